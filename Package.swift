@@ -1,0 +1,60 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let package = Package(
+    name: "ingestd",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "ingestd", targets: ["ingestd"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CMosquitto",
+            pkgConfig: "libmosquitto",
+            providers: [.apt(["libmosquitto-dev"])]
+        ),
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .target(
+            name: "IngestCore",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
+            name: "IngestService",
+            dependencies: [
+                "IngestCore",
+                "CMosquitto",
+                "CCurl",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "ingestd",
+            dependencies: [
+                "IngestCore",
+                "IngestService",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Helpers the tests share: free ports, child processes, waiting for conditions, test servers.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "IngestCoreTests", dependencies: ["IngestCore"]),
+        .testTarget(name: "IngestServiceTests", dependencies: ["IngestService", "IngestCore", "TestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["IngestCore", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,2 @@
+import IngestCore
+public enum IngestServiceModule {}
