@@ -1,0 +1,5 @@
+/// Where device records come from (REGISTRY).
+public enum RegistryKind: String, CaseIterable, Sendable {
+    case file
+    case none
+}

@@ -1,0 +1,174 @@
+import Foundation
+
+/// Every setting ingestd reads from its environment, checked and typed once at start.
+///
+/// Names and defaults are part of the contract (DESIGN.md, README "Settings"): the names of the
+/// service ingestd replaces are kept so its compose files keep working.
+public struct Settings: Sendable {
+    // MQTT
+    public var mqttHost: String
+    public var mqttPort: Int
+    public var mqttTopics: [String]
+    public var mqttQoS: Int
+    public var mqttClientID: String
+    public var mqttCleanSession: Bool
+    public var mqttProtocol: MQTTProtocolVersion
+    public var mqttUsername: String?
+    public var mqttPassword: String?
+    public var mqttKeepAliveSeconds: Int
+    public var heartbeatTimeoutSeconds: Int
+    public var intakeCapacity: Int
+
+    // InfluxDB
+    public var influxURL: String
+    public var influxToken: String?
+    public var influxAPI: InfluxAPIVersion
+    public var influxOrg: String?
+    public var influxUsername: String?
+    public var influxPassword: String?
+    public var influxWriteEnabled: Bool
+    public var influxCreateDatabase: Bool
+    public var influxDatabaseTemplate: String
+    public var influxBatchSize: Int
+    public var influxMaxBatchBytes: Int
+    public var influxFlushIntervalMilliseconds: Int
+    public var influxConcurrency: Int
+    public var influxTimeoutMilliseconds: Int
+    public var influxGzip: Bool
+    public var influxRetryBaseMilliseconds: Int
+    public var influxRetryMaxDelayMilliseconds: Int
+    public var influxMaxBufferLines: Int
+
+    // Validation
+    public var maxPayloadBytes: Int
+    public var maxMetricKeys: Int
+    public var messageTypes: [String]
+    public var metricsIntegers: Bool
+    public var rateLimitPerSecond: Double
+    public var rateLimitBurst: Int
+    public var requireToken: Bool
+
+    // Registry and auth cache
+    public var registry: RegistryKind
+    public var registryFile: String
+    public var authCacheTTLSeconds: Int
+    public var authCacheMaxSize: Int
+    public var authCacheNegativeTTLSeconds: Int
+
+    // Lifecycle and logs
+    public var shutdownTimeoutSeconds: Int
+    public var logStatsEverySeconds: Int
+    public var logLevel: LogLevelName
+    public var logFormat: LogFormat
+
+    /// What was read, in order, secrets redacted: the body of `ingestd check-config`.
+    public var entries: [SettingEntry]
+
+    /// Reads and checks every setting. `hostname` makes the default client id; `fileProblem` says why a
+    /// file cannot be read (nil when it can), injectable so tests need no files.
+    public init(
+        environment: [String: String],
+        hostname: String,
+        fileProblem: (String) -> String? = Settings.readableFileProblem
+    ) throws(SettingsError) {
+        var env = EnvironmentReader(environment)
+
+        mqttHost = env.string("MQTT_HOST", default: "localhost")
+        mqttPort = try env.integer("MQTT_PORT", default: 1883, range: 1...65535)
+        mqttTopics = try env.list("MQTT_TOPIC", default: ["tenant/+/device/+/+"])
+        mqttQoS = try env.integer("MQTT_QOS", default: 1, range: 0...2)
+        mqttClientID = env.string("MQTT_CLIENT_ID", default: "ingestd-\(hostname)")
+        mqttCleanSession = try env.flag("MQTT_CLEAN_SESSION", default: false)
+        mqttProtocol = try env.choice("MQTT_PROTOCOL", default: .v5)
+        mqttUsername = env.optionalString("MQTT_USERNAME")
+        mqttPassword = env.optionalString("MQTT_PASSWORD", secret: true)
+        mqttKeepAliveSeconds = try env.integer("MQTT_KEEPALIVE_SECONDS", default: 60, range: 5...65535)
+        heartbeatTimeoutSeconds = try env.integer("HEARTBEAT_TIMEOUT_SECONDS", default: 300, range: 0...86400)
+        intakeCapacity = try env.integer("INTAKE_CAPACITY", default: 10000, range: 1...10_000_000)
+
+        influxURL = try env.httpURL("INFLUXDB_URL", default: "http://localhost:8181")
+        influxToken = env.optionalString("INFLUXDB_TOKEN", secret: true)
+        influxAPI = try env.choice("INFLUXDB_API", default: .v3)
+        influxOrg = env.optionalString("INFLUXDB_ORG")
+        influxUsername = env.optionalString("INFLUXDB_USERNAME")
+        influxPassword = env.optionalString("INFLUXDB_PASSWORD", secret: true)
+        influxWriteEnabled = try env.flag("INFLUXDB_WRITE_ENABLED", default: true)
+        influxCreateDatabase = try env.flag("INFLUXDB_CREATE_DATABASE", default: true)
+        influxDatabaseTemplate = env.string("INFLUXDB_DB_TEMPLATE", default: "telemetry_{tenant_id}")
+        influxBatchSize = try env.integer("INFLUX_BATCH_SIZE", default: 500, range: 1...1_000_000)
+        influxMaxBatchBytes = try env.integer("INFLUX_MAX_BATCH_BYTES", default: 1_048_576, range: 1024...(256 << 20))
+        influxFlushIntervalMilliseconds = try env.integer("INFLUX_FLUSH_INTERVAL_MS", default: 1000, range: 1...3_600_000)
+        influxConcurrency = try env.integer("INFLUX_CONCURRENCY", default: 2, range: 1...64)
+        influxTimeoutMilliseconds = try env.integer("INFLUX_TIMEOUT_MS", default: 10000, range: 100...600_000)
+        influxGzip = try env.flag("INFLUX_GZIP", default: false)
+        influxRetryBaseMilliseconds = try env.integer("INFLUX_RETRY_BASE_MS", default: 250, range: 1...600_000)
+        influxRetryMaxDelayMilliseconds = try env.integer("INFLUX_RETRY_MAX_DELAY_MS", default: 30000, range: 1...3_600_000)
+        influxMaxBufferLines = try env.integer("INFLUX_MAX_BUFFER_LINES", default: 200_000, range: 1...100_000_000)
+
+        maxPayloadBytes = try env.integer("MAX_PAYLOAD_BYTES", default: 8192, range: 1...(16 << 20))
+        maxMetricKeys = try env.integer("MAX_METRIC_KEYS", default: 50, range: 1...10_000)
+        messageTypes = try env.list("MSG_TYPES", default: ["telemetry", "heartbeat"])
+        metricsIntegers = try env.flag("METRICS_INTEGERS", default: false)
+        rateLimitPerSecond = try env.decimal("RATE_LIMIT_RPS", default: 5, range: 0...1_000_000)
+        rateLimitBurst = try env.integer("RATE_LIMIT_BURST", default: 20, range: 1...1_000_000)
+        requireToken = try env.flag("REQUIRE_TOKEN", default: true)
+
+        registry = try env.choice("REGISTRY", default: .file)
+        registryFile = env.string("REGISTRY_FILE", default: "config/devices.json")
+        authCacheTTLSeconds = try env.integer("AUTH_CACHE_TTL_SECONDS", default: 60, range: 0...86400 * 30)
+        authCacheMaxSize = try env.integer("AUTH_CACHE_MAX_SIZE", default: 10000, range: 1...10_000_000)
+        authCacheNegativeTTLSeconds = try env.integer("AUTH_CACHE_NEGATIVE_TTL_SECONDS", default: 10, range: 0...86400)
+
+        shutdownTimeoutSeconds = try env.integer("SHUTDOWN_TIMEOUT_SECONDS", default: 20, range: 0...3600)
+        logStatsEverySeconds = try env.integer("LOG_STATS_EVERY_SECONDS", default: 30, range: 0...86400)
+        logLevel = try env.choice("LOG_LEVEL", default: .info)
+        logFormat = try env.choice("LOG_FORMAT", default: .logfmt)
+
+        entries = env.entries
+
+        try checkCombinations(fileProblem: fileProblem)
+    }
+
+    private func checkCombinations(fileProblem: (String) -> String?) throws(SettingsError) {
+        for type in messageTypes where !Settings.isPlainName(type) {
+            throw .invalidValue(name: "MSG_TYPES", value: messageTypes.joined(separator: ","),
+                                allowed: "names of letters, digits, '_', '-' and '.' separated by commas")
+        }
+        if !influxDatabaseTemplate.contains("{tenant_id}"), !Settings.isPlainName(influxDatabaseTemplate) {
+            throw .invalidValue(name: "INFLUXDB_DB_TEMPLATE", value: influxDatabaseTemplate,
+                                allowed: "a database name, optionally with {tenant_id}, e.g. telemetry_{tenant_id}")
+        }
+        if influxAPI == .v2, influxOrg == nil {
+            throw .conflict(names: ["INFLUXDB_API", "INFLUXDB_ORG"], reason: "the v2 API needs INFLUXDB_ORG")
+        }
+        if (influxUsername == nil) != (influxPassword == nil) {
+            throw .conflict(names: ["INFLUXDB_USERNAME", "INFLUXDB_PASSWORD"], reason: "set both or neither")
+        }
+        if influxRetryMaxDelayMilliseconds < influxRetryBaseMilliseconds {
+            throw .conflict(names: ["INFLUX_RETRY_BASE_MS", "INFLUX_RETRY_MAX_DELAY_MS"],
+                            reason: "the maximum delay must not be smaller than the base delay")
+        }
+        if mqttPassword != nil, mqttUsername == nil {
+            throw .conflict(names: ["MQTT_USERNAME", "MQTT_PASSWORD"], reason: "a password needs a user name")
+        }
+        if registry == .file, let problem = fileProblem(registryFile) {
+            throw .unreadableFile(name: "REGISTRY_FILE", path: registryFile, reason: problem)
+        }
+    }
+
+    /// Letters, digits, `_`, `-`, `.`: safe in a database name and a measurement.
+    static func isPlainName(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || byte == 0x5F || byte == 0x2D || byte == 0x2E
+        }
+    }
+
+    /// Nil when `path` is a readable regular file, else a short reason.
+    public static func readableFileProblem(_ path: String) -> String? {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return "no such file" }
+        if isDirectory.boolValue { return "it is a directory" }
+        return FileManager.default.isReadableFile(atPath: path) ? nil : "permission denied"
+    }
+}

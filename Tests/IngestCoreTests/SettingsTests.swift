@@ -1,0 +1,145 @@
+import XCTest
+@testable import IngestCore
+
+final class SettingsTests: XCTestCase {
+    private func load(_ environment: [String: String]) throws -> Settings {
+        try Settings(environment: environment, hostname: "box1", fileProblem: { _ in nil })
+    }
+
+    private func assertInvalid(_ environment: [String: String], names variable: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try load(environment), file: file, line: line) { error in
+            guard let error = error as? SettingsError else { return XCTFail("unexpected \(error)", file: file, line: line) }
+            XCTAssertEqual(error.variable, variable, file: file, line: line)
+            XCTAssertTrue(error.description.contains(variable), error.description, file: file, line: line)
+        }
+    }
+
+    func testDefaultsMatchTheContract() throws {
+        let settings = try load([:])
+        XCTAssertEqual(settings.mqttHost, "localhost")
+        XCTAssertEqual(settings.mqttPort, 1883)
+        XCTAssertEqual(settings.mqttTopics, ["tenant/+/device/+/+"])
+        XCTAssertEqual(settings.mqttQoS, 1)
+        XCTAssertEqual(settings.mqttClientID, "ingestd-box1")
+        XCTAssertFalse(settings.mqttCleanSession)
+        XCTAssertEqual(settings.mqttProtocol, .v5)
+        XCTAssertEqual(settings.influxURL, "http://localhost:8181")
+        XCTAssertEqual(settings.influxAPI, .v3)
+        XCTAssertTrue(settings.influxWriteEnabled)
+        XCTAssertEqual(settings.influxDatabaseTemplate, "telemetry_{tenant_id}")
+        XCTAssertEqual(settings.authCacheTTLSeconds, 60)
+        XCTAssertEqual(settings.authCacheMaxSize, 10000)
+        XCTAssertEqual(settings.authCacheNegativeTTLSeconds, 10)
+        XCTAssertEqual(settings.influxBatchSize, 500)
+        XCTAssertEqual(settings.influxMaxBatchBytes, 1_048_576)
+        XCTAssertEqual(settings.influxFlushIntervalMilliseconds, 1000)
+        XCTAssertEqual(settings.influxConcurrency, 2)
+        XCTAssertEqual(settings.influxTimeoutMilliseconds, 10000)
+        XCTAssertEqual(settings.logStatsEverySeconds, 30)
+        XCTAssertTrue(settings.requireToken)
+        XCTAssertEqual(settings.maxPayloadBytes, 8192)
+        XCTAssertEqual(settings.maxMetricKeys, 50)
+        XCTAssertEqual(settings.messageTypes, ["telemetry", "heartbeat"])
+        XCTAssertEqual(settings.rateLimitPerSecond, 5)
+        XCTAssertEqual(settings.rateLimitBurst, 20)
+        XCTAssertEqual(settings.registry, .file)
+        XCTAssertEqual(settings.registryFile, "config/devices.json")
+        XCTAssertEqual(settings.intakeCapacity, 10000)
+        XCTAssertEqual(settings.shutdownTimeoutSeconds, 20)
+        XCTAssertEqual(settings.logLevel, .info)
+        XCTAssertEqual(settings.logFormat, .logfmt)
+    }
+
+    func testValuesAreReadAndTrimmed() throws {
+        let settings = try load([
+            "MQTT_PORT": " 1884 ", "MQTT_TOPIC": "a/+, b/#,", "MQTT_PROTOCOL": "3.1.1", "INFLUXDB_API": "V1",
+            "REQUIRE_TOKEN": "false", "RATE_LIMIT_RPS": "0.5", "INFLUXDB_URL": "https://influx.example:8086/",
+            "MQTT_CLIENT_ID": "fixed-id", "LOG_FORMAT": "json",
+        ])
+        XCTAssertEqual(settings.mqttPort, 1884)
+        XCTAssertEqual(settings.mqttTopics, ["a/+", "b/#"])
+        XCTAssertEqual(settings.mqttProtocol, .v311)
+        XCTAssertEqual(settings.influxAPI, .v1)
+        XCTAssertFalse(settings.requireToken)
+        XCTAssertEqual(settings.rateLimitPerSecond, 0.5)
+        XCTAssertEqual(settings.influxURL, "https://influx.example:8086")
+        XCTAssertEqual(settings.mqttClientID, "fixed-id")
+        XCTAssertEqual(settings.logFormat, .json)
+    }
+
+    func testAnEmptyValueMeansUnset() throws {
+        XCTAssertEqual(try load(["MQTT_PORT": ""]).mqttPort, 1883)
+    }
+
+    func testBadValuesNameTheVariableTheValueAndWhatIsAllowed() {
+        assertInvalid(["MQTT_PORT": "abc"], names: "MQTT_PORT")
+        assertInvalid(["MQTT_PORT": "0"], names: "MQTT_PORT")
+        assertInvalid(["MQTT_PORT": "65536"], names: "MQTT_PORT")
+        assertInvalid(["MQTT_QOS": "3"], names: "MQTT_QOS")
+        assertInvalid(["MQTT_PROTOCOL": "4"], names: "MQTT_PROTOCOL")
+        assertInvalid(["INFLUXDB_API": "v4"], names: "INFLUXDB_API")
+        assertInvalid(["INFLUXDB_URL": "localhost:8086"], names: "INFLUXDB_URL")
+        assertInvalid(["INFLUXDB_URL": "http:///path"], names: "INFLUXDB_URL")
+        assertInvalid(["REQUIRE_TOKEN": "maybe"], names: "REQUIRE_TOKEN")
+        assertInvalid(["RATE_LIMIT_RPS": "fast"], names: "RATE_LIMIT_RPS")
+        assertInvalid(["RATE_LIMIT_RPS": "-1"], names: "RATE_LIMIT_RPS")
+        assertInvalid(["RATE_LIMIT_RPS": "nan"], names: "RATE_LIMIT_RPS")
+        assertInvalid(["INFLUX_BATCH_SIZE": "0"], names: "INFLUX_BATCH_SIZE")
+        assertInvalid(["MSG_TYPES": ",,"], names: "MSG_TYPES")
+        assertInvalid(["MSG_TYPES": "telemetry,bad type"], names: "MSG_TYPES")
+        assertInvalid(["INFLUXDB_DB_TEMPLATE": "bad name"], names: "INFLUXDB_DB_TEMPLATE")
+        assertInvalid(["LOG_LEVEL": "loud"], names: "LOG_LEVEL")
+        assertInvalid(["REGISTRY": "ldap"], names: "REGISTRY")
+    }
+
+    func testTheMessageQuotesTheValueAndTheAllowedRange() {
+        XCTAssertThrowsError(try load(["MQTT_PORT": "abc"])) { error in
+            XCTAssertEqual((error as? SettingsError)?.description,
+                           "invalid setting MQTT_PORT=\"abc\": expected an integer from 1 to 65535")
+        }
+    }
+
+    func testCombinationsThatCannotWork() {
+        assertInvalid(["INFLUXDB_API": "v2"], names: "INFLUXDB_API,INFLUXDB_ORG")
+        assertInvalid(["INFLUXDB_USERNAME": "u"], names: "INFLUXDB_USERNAME,INFLUXDB_PASSWORD")
+        assertInvalid(["MQTT_PASSWORD": "p"], names: "MQTT_USERNAME,MQTT_PASSWORD")
+        assertInvalid(["INFLUX_RETRY_BASE_MS": "5000", "INFLUX_RETRY_MAX_DELAY_MS": "100"],
+                      names: "INFLUX_RETRY_BASE_MS,INFLUX_RETRY_MAX_DELAY_MS")
+    }
+
+    func testAnUnreadableRegistryFileIsRefusedOnlyWhenItIsUsed() throws {
+        let missing: (String) -> String? = { _ in "no such file" }
+        XCTAssertThrowsError(try Settings(environment: ["REGISTRY_FILE": "/nope.json"], hostname: "h", fileProblem: missing)) { error in
+            XCTAssertEqual(error as? SettingsError, .unreadableFile(name: "REGISTRY_FILE", path: "/nope.json", reason: "no such file"))
+        }
+        XCTAssertNoThrow(try Settings(environment: ["REGISTRY": "none"], hostname: "h", fileProblem: missing))
+    }
+
+    func testReadableFileProblemLooksAtTheRealFile() {
+        XCTAssertNil(Settings.readableFileProblem("/etc/hostname"))
+        XCTAssertEqual(Settings.readableFileProblem("/definitely/not/here"), "no such file")
+        XCTAssertEqual(Settings.readableFileProblem("/tmp"), "it is a directory")
+    }
+
+    func testSecretsAreNeverShownNotEvenInPart() throws {
+        let settings = try load([
+            "INFLUXDB_TOKEN": "tok-SECRET-123", "MQTT_USERNAME": "u", "MQTT_PASSWORD": "pw-SECRET",
+            "INFLUXDB_USERNAME": "iu", "INFLUXDB_PASSWORD": "ipw-SECRET",
+        ])
+        let printed = settings.entries.map { "\($0.name)=\($0.displayValue)" }.joined(separator: "\n")
+        XCTAssertFalse(printed.contains("SECRET"), printed)
+        XCTAssertFalse(printed.contains("tok"), printed)
+        let token = try XCTUnwrap(settings.entries.first { $0.name == "INFLUXDB_TOKEN" })
+        XCTAssertTrue(token.isSecret)
+        XCTAssertEqual(token.displayValue, "(set, redacted)")
+    }
+
+    func testEntriesListEveryVariableOnceAndMarkWhatCameFromTheEnvironment() throws {
+        let settings = try load(["MQTT_PORT": "1999"])
+        let names = settings.entries.map(\.name)
+        XCTAssertEqual(names.count, Set(names).count)
+        XCTAssertTrue(names.contains("AUTH_CACHE_MAX_SIZE"))
+        XCTAssertEqual(settings.entries.first { $0.name == "MQTT_PORT" }?.isFromEnvironment, true)
+        XCTAssertEqual(settings.entries.first { $0.name == "MQTT_HOST" }?.isFromEnvironment, false)
+    }
+}
