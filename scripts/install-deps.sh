@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what building, testing and the demo need, and only what is missing.
+# Debian/Ubuntu: apt-get. Safe to run again; does nothing when everything is there.
+set -euo pipefail
+
+need=()
+have_pkgconfig() { pkg-config --exists "$1" 2>/dev/null; }
+command -v pkg-config >/dev/null || need+=(pkg-config)
+have_pkgconfig libmosquitto || need+=(libmosquitto-dev)
+have_pkgconfig libcurl || need+=(libcurl4-openssl-dev)
+command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+command -v mosquitto_pub >/dev/null || need+=(mosquitto-clients)
+command -v influxd >/dev/null || need+=(influxdb)
+command -v curl >/dev/null || need+=(curl)
+command -v python3 >/dev/null || need+=(python3)
+command -v openssl >/dev/null || need+=(openssl)
+
+if [ ${#need[@]} -gt 0 ]; then
+  echo "install-deps: installing ${need[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  # Debian's packages start their services on install where policy allows; the tests and the
+  # demo start their own copies on free loopback ports, so a system-wide one is not needed.
+  $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+if ! command -v swift >/dev/null; then
+  echo "install-deps: no Swift toolchain on PATH; install Swift 6.2 or later (https://www.swift.org/install/linux/)" >&2
+  exit 1
+fi

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The whole test suite: unit tests of the pure logic, service tests, and integration tests that
+# start a real mosquitto and a real InfluxDB on free loopback ports. Installs what is missing first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+swift build --build-tests
+swift test --skip-build "$@"
