@@ -80,6 +80,9 @@ public final class IngestPipeline: Service {
             metrics.publish(counters)
         }
         metrics.publish(counters)
+        // The intake closes while the MQTT source is still shutting down. Returning before our own turn
+        // would make the service group treat it as an unexpected exit and cancel the writer's drain.
+        try? await gracefulShutdown()
         logger.info("pipeline drained", metadata: [
             "received": "\(counters.received)", "enqueued": "\(counters.enqueued)", "rejected": "\(counters.rejected)",
         ])
