@@ -27,6 +27,8 @@ import argparse
 import base64
 import gzip
 import json
+import os
+import signal
 import sys
 import threading
 import time
@@ -140,6 +142,11 @@ def main():
     args = parser.parse_args()
     RECORD_PATH = args.record
     DEFAULT = {"status": args.status, "body": args.body, "retry_after": args.retry_after, "delay": args.delay}
+    # The test runner may start us with SIGTERM ignored or blocked (both are inherited across
+    # exec); stop promptly on SIGTERM anyway.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM, signal.SIGINT])
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    signal.signal(signal.SIGINT, lambda *_: os._exit(0))
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True
     print(f"fake_influx listening on 127.0.0.1:{args.port}", flush=True)

@@ -127,6 +127,6 @@ final class InfluxClientFakeServerTests: XCTestCase {
         XCTAssertEqual(requests.map(\.body), [lines, lines])
         XCTAssertEqual(writer.metrics.retries.load(ordering: .relaxed), 1)
         XCTAssertEqual(writer.metrics.linesWritten.load(ordering: .relaxed), 10)
-        XCTAssertEqual(writer.metrics.bufferedLines.load(ordering: .relaxed), 0)
+        try await eventually("nothing left in memory", timeout: 30) { writer.metrics.bufferedLines.load(ordering: .relaxed) == 0 }
     }
 }
