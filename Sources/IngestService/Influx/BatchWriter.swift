@@ -1,0 +1,413 @@
+import Logging
+import ServiceLifecycle
+
+/// Collects line protocol per database and writes it to InfluxDB in batches.
+///
+/// - One buffer per database. A buffer is cut into a batch when it holds `batchSize` lines or
+///   `maxBatchBytes` bytes, or when its oldest line is `flushIntervalMilliseconds` old (timer in
+///   ``run()``). No batch is larger than those limits (unless a single line is larger than
+///   `maxBatchBytes`).
+/// - At most `concurrency` writes in flight.
+/// - A retryable failure is retried with exponential backoff and full jitter, honouring
+///   `Retry-After`; the batch stays in memory and is never dropped. Batches of one database may be
+///   written out of order: every point carries its own timestamp.
+/// - A batch InfluxDB refuses for good (400/413/422) is counted and logged with InfluxDB's message;
+///   sending the same bytes again is pointless (for a 400 `partial write` InfluxDB has already kept
+///   the good lines). Writing such batches to a dead-letter file comes with the disk spool.
+/// - Memory is bounded by `maxBufferedLines` lines not yet acknowledged: at the bound, ``append``
+///   suspends its caller until writes free space — that is how backpressure reaches the MQTT
+///   intake. Nothing is dropped.
+/// - Shutdown (graceful shutdown of ``run()``, or ``drain(timeout:)``): every buffer is flushed and
+///   the writer waits for in-flight writes and retries up to `shutdownTimeoutSeconds`. Appends are
+///   accepted until then and during the drain (the pipeline stops before the writer).
+public actor BatchWriter: Service {
+    public nonisolated let metrics: WriterMetrics
+    public nonisolated let configuration: BatchWriterConfiguration
+
+    private let client: any InfluxWriting
+    private let logger: Logger
+    private let backoff: RetryBackoff
+    /// Time since the writer was created, on the injected clock.
+    private let now: @Sendable () -> Duration
+    private let sleep: @Sendable (Duration) async throws -> Void
+
+    private struct Buffer {
+        var bytes: [UInt8] = []
+        var lineCount = 0
+        /// When its oldest line arrived (on `now`).
+        var oldest: Duration
+    }
+
+    struct Batch: Sendable {
+        let id: Int
+        let database: String
+        let body: [UInt8]
+        let lineCount: Int
+        var failedAttempts = 0
+    }
+
+    private struct SpaceWaiter {
+        let id: Int
+        let lines: Int
+        let continuation: CheckedContinuation<Void, Never>
+    }
+
+    private var buffers: [String: Buffer] = [:]
+    /// Batches waiting for a write slot; retries go first.
+    private var ready: [Batch] = []
+    private var inFlight = 0
+    /// Batches waiting out their backoff delay, by id.
+    private var waitingRetry: [Int: Batch] = [:]
+    /// Lines in memory not yet acknowledged or refused (including space reserved for resumed waiters).
+    private var linesInMemory = 0
+    private var nextID = 0
+    private var spaceWaiters: [SpaceWaiter] = []
+    private var idleWaiters: [Int: CheckedContinuation<Bool, Never>] = [:]
+    /// Set when `run()` begins its shutdown; never reset.
+    private var shuttingDown = false
+    private var drainsInProgress = 0
+    /// While draining, every append is flushed at once and the memory bound is lifted (the intake
+    /// has stopped; what is left must get out, not wait).
+    private var flushesImmediately: Bool { shuttingDown || drainsInProgress > 0 }
+
+    public init<C: Clock>(
+        configuration: BatchWriterConfiguration,
+        client: some InfluxWriting,
+        logger: Logger,
+        clock: C = ContinuousClock()
+    ) where C.Duration == Duration {
+        self.configuration = configuration
+        self.client = client
+        self.logger = logger
+        self.metrics = WriterMetrics()
+        self.backoff = RetryBackoff(
+            baseMilliseconds: configuration.retryBaseMilliseconds,
+            maxDelayMilliseconds: configuration.retryMaxDelayMilliseconds)
+        let start = clock.now
+        self.now = { start.duration(to: clock.now) }
+        self.sleep = { try await clock.sleep(for: $0) }
+    }
+
+    // MARK: - Intake
+
+    /// Hands over newline-terminated lines of line protocol for `database` (one call per chunk per
+    /// database). Suspends while `maxBufferedLines` lines are in memory; if the calling task is
+    /// cancelled while suspended, the lines are accepted anyway (over the bound) rather than lost.
+    ///
+    /// `lineCount` is the number of lines in `lines`; the writer counts newlines itself for its
+    /// bookkeeping, so a wrong count cannot corrupt it. A missing final newline is added.
+    public func append(database: String, lines: [UInt8], lineCount: Int) async {
+        guard !lines.isEmpty else { return }
+        var lines = lines
+        if lines.last != UInt8(ascii: "\n") { lines.append(UInt8(ascii: "\n")) }
+        let count = Self.countLines(lines)
+        assert(count == lineCount, "append(lineCount: \(lineCount)) but the chunk has \(count) lines")
+
+        if !flushesImmediately && (!spaceWaiters.isEmpty || !hasSpace(for: count)) {
+            await waitForSpace(count) // on return the space is reserved (counted in linesInMemory)
+        } else {
+            linesInMemory += count
+        }
+        insert(database: database, lines: lines, count: count)
+        publishBufferedLines()
+        pump()
+    }
+
+    private func hasSpace(for lines: Int) -> Bool {
+        linesInMemory == 0 || linesInMemory + lines <= configuration.maxBufferedLines
+    }
+
+    private func waitForSpace(_ lines: Int) async {
+        let id = nextID
+        nextID += 1
+        logger.debug("memory bound reached, append waits", metadata: [
+            "lines": "\(lines)", "buffered": "\(linesInMemory)",
+        ])
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                spaceWaiters.append(SpaceWaiter(id: id, lines: lines, continuation: continuation))
+            }
+        } onCancel: {
+            Task { await self.admitWaiter(id: id) }
+        }
+    }
+
+    /// A cancelled appender: let it in over the bound instead of losing its lines.
+    private func admitWaiter(id: Int) {
+        guard let index = spaceWaiters.firstIndex(where: { $0.id == id }) else { return }
+        let waiter = spaceWaiters.remove(at: index)
+        linesInMemory += waiter.lines
+        waiter.continuation.resume()
+    }
+
+    /// Resumes waiting appenders in order while their lines fit (all of them when draining).
+    private func resumeSpaceWaiters() {
+        while let first = spaceWaiters.first, flushesImmediately || hasSpace(for: first.lines) {
+            spaceWaiters.removeFirst()
+            linesInMemory += first.lines
+            first.continuation.resume()
+        }
+    }
+
+    private func insert(database: String, lines: [UInt8], count: Int) {
+        // Taken out of the dictionary so appending does not copy the bytes (copy-on-write).
+        var buffer = buffers.removeValue(forKey: database) ?? Buffer(oldest: now())
+        if buffer.lineCount == 0 { buffer.oldest = now() }
+        buffer.bytes.append(contentsOf: lines)
+        buffer.lineCount += count
+        while buffer.lineCount >= configuration.batchSize || buffer.bytes.count >= configuration.maxBatchBytes {
+            cutBatch(from: &buffer, database: database)
+        }
+        if flushesImmediately {
+            while buffer.lineCount > 0 { cutBatch(from: &buffer, database: database) }
+        }
+        if buffer.lineCount > 0 { buffers[database] = buffer }
+    }
+
+    /// Moves the first lines of `buffer` — at most `batchSize` lines and `maxBatchBytes` bytes,
+    /// but at least one line — into a new batch on the ready list.
+    private func cutBatch(from buffer: inout Buffer, database: String) {
+        let maxLines = max(1, configuration.batchSize)
+        let maxBytes = configuration.maxBatchBytes
+        var lines = 0
+        var end = 0
+        buffer.bytes.withUnsafeBufferPointer { bytes in
+            for index in bytes.indices where bytes[index] == UInt8(ascii: "\n") {
+                if index + 1 > maxBytes && lines > 0 { break }
+                lines += 1
+                end = index + 1
+                if lines == maxLines { break }
+            }
+        }
+        let body: [UInt8]
+        if end == buffer.bytes.count {
+            body = buffer.bytes
+            buffer.bytes = []
+        } else {
+            body = Array(buffer.bytes[..<end])
+            buffer.bytes.removeFirst(end)
+        }
+        buffer.lineCount -= lines
+        ready.append(Batch(id: nextID, database: database, body: body, lineCount: lines))
+        nextID += 1
+        metrics.flushes.wrappingAdd(1, ordering: .relaxed)
+    }
+
+    private static func countLines(_ bytes: [UInt8]) -> Int {
+        bytes.withUnsafeBufferPointer { buffer in
+            var count = 0
+            for byte in buffer where byte == UInt8(ascii: "\n") { count += 1 }
+            return count
+        }
+    }
+
+    // MARK: - Flush timer
+
+    /// Flushes buffers whose oldest line is due; returns how long until the next one is.
+    private func flushDueBuffers() -> Duration {
+        let interval = Duration.milliseconds(max(1, configuration.flushIntervalMilliseconds))
+        let current = now()
+        var next = interval
+        for database in Array(buffers.keys) {
+            guard var buffer = buffers.removeValue(forKey: database) else { continue }
+            let age = current - buffer.oldest
+            if age >= interval {
+                while buffer.lineCount > 0 { cutBatch(from: &buffer, database: database) }
+            } else {
+                next = min(next, interval - age)
+                buffers[database] = buffer
+            }
+        }
+        pump()
+        return max(next, .milliseconds(1))
+    }
+
+    private func runFlushTimer() async {
+        while !Task.isCancelled {
+            let wait = flushDueBuffers()
+            do { try await sleep(wait) } catch { return }
+        }
+    }
+
+    // MARK: - Writing
+
+    /// Starts writes while slots are free.
+    private func pump() {
+        while inFlight < max(1, configuration.concurrency), !ready.isEmpty {
+            let batch = ready.removeFirst()
+            inFlight += 1
+            let client = self.client
+            let now = self.now
+            Task {
+                let started = now()
+                let result = await client.write(database: batch.database, body: batch.body, lineCount: batch.lineCount)
+                self.finished(batch, result: result, elapsed: now() - started)
+            }
+        }
+    }
+
+    private func finished(_ batch: Batch, result: InfluxWriteResult, elapsed: Duration) {
+        inFlight -= 1
+        switch result {
+        case .written:
+            metrics.batchesOK.wrappingAdd(1, ordering: .relaxed)
+            metrics.linesWritten.wrappingAdd(batch.lineCount, ordering: .relaxed)
+            metrics.writeLatencyMicrosecondsSum.wrappingAdd(Int(elapsed / .microseconds(1)), ordering: .relaxed)
+            metrics.writeLatencyCount.wrappingAdd(1, ordering: .relaxed)
+            metrics.influxUp.store(1, ordering: .relaxed)
+            linesInMemory -= batch.lineCount
+            if batch.failedAttempts > 0 {
+                logger.info("batch written after retries", metadata: [
+                    "database": "\(batch.database)", "lines": "\(batch.lineCount)",
+                    "attempt": "\(batch.failedAttempts + 1)",
+                ])
+            }
+        case .retryable(let failure):
+            var retry = batch
+            retry.failedAttempts += 1
+            let delay = backoff.delayMilliseconds(attempt: retry.failedAttempts, retryAfterSeconds: failure.retryAfterSeconds)
+            metrics.batchesFailed.wrappingAdd(1, ordering: .relaxed)
+            metrics.retries.wrappingAdd(1, ordering: .relaxed)
+            metrics.setLastWriteError(failure.shortDescription)
+            metrics.influxUp.store(0, ordering: .relaxed)
+            logRetry(retry, failure: failure, delayMilliseconds: delay)
+            waitingRetry[retry.id] = retry
+            let sleep = self.sleep
+            Task {
+                try? await sleep(.milliseconds(delay))
+                self.retryDue(id: retry.id)
+            }
+        case .rejected(let failure):
+            metrics.batchesFailed.wrappingAdd(1, ordering: .relaxed)
+            metrics.batchesRejected.wrappingAdd(1, ordering: .relaxed)
+            metrics.linesRejected.wrappingAdd(batch.lineCount, ordering: .relaxed)
+            metrics.setLastWriteError(failure.shortDescription)
+            metrics.influxUp.store(1, ordering: .relaxed)
+            linesInMemory -= batch.lineCount
+            logger.error("InfluxDB refused the batch; it is not retried (dead-lettering comes with the disk spool)", metadata: [
+                "database": "\(batch.database)", "lines": "\(batch.lineCount)",
+                "status": "\(failure.statusCode.map(String.init) ?? "-")", "attempt": "\(batch.failedAttempts + 1)",
+                "error": "\(failure)",
+            ])
+        }
+        publishBufferedLines()
+        resumeSpaceWaiters()
+        pump()
+        resumeIdleWaitersIfIdle()
+    }
+
+    /// Warns on the first failure of a batch and then on attempts 2, 4, 8, …, so an outage does not
+    /// flood the log; the other attempts log at debug. 401/403 are operator errors (credentials).
+    private func logRetry(_ batch: Batch, failure: InfluxWriteFailure, delayMilliseconds: Int) {
+        let metadata: Logger.Metadata = [
+            "database": "\(batch.database)", "lines": "\(batch.lineCount)",
+            "status": "\(failure.statusCode.map(String.init) ?? "-")", "attempt": "\(batch.failedAttempts)",
+            "delay_ms": "\(delayMilliseconds)", "error": "\(failure)",
+        ]
+        let attempt = batch.failedAttempts
+        let prominent = attempt & (attempt - 1) == 0
+        switch failure.statusCode {
+        case 401, 403:
+            logger.log(level: prominent ? .error : .debug,
+                       "InfluxDB refused the credentials; check INFLUXDB_TOKEN and permissions; will retry", metadata: metadata)
+        default:
+            logger.log(level: prominent ? .warning : .debug, "write failed; will retry", metadata: metadata)
+        }
+    }
+
+    private func retryDue(id: Int) {
+        guard let batch = waitingRetry.removeValue(forKey: id) else { return }
+        ready.insert(batch, at: 0)
+        pump()
+    }
+
+    private func publishBufferedLines() {
+        metrics.bufferedLines.store(linesInMemory, ordering: .relaxed)
+    }
+
+    // MARK: - Shutdown
+
+    public func run() async throws {
+        logger.info("batch writer started", metadata: [
+            "batch_size": "\(configuration.batchSize)", "flush_interval_ms": "\(configuration.flushIntervalMilliseconds)",
+            "concurrency": "\(configuration.concurrency)", "max_buffered_lines": "\(configuration.maxBufferedLines)",
+        ])
+        await cancelWhenGracefulShutdown { await self.runFlushTimer() }
+        shuttingDown = true
+        _ = await drain(timeout: .milliseconds(Int(configuration.shutdownTimeoutSeconds * 1000)))
+        logger.info("batch writer stopped")
+    }
+
+    /// Flushes every buffer and waits, up to `timeout`, until every line in memory is acknowledged
+    /// or refused. Batches waiting out a backoff delay are tried once more at once. Logs and returns
+    /// what was drained and what is still in memory.
+    public func drain(timeout: Duration) async -> DrainReport {
+        drainsInProgress += 1
+        defer { drainsInProgress -= 1 }
+        let before = (
+            lines: metrics.linesWritten.load(ordering: .relaxed), batches: metrics.batchesOK.load(ordering: .relaxed),
+            linesRejected: metrics.linesRejected.load(ordering: .relaxed), batchesRejected: metrics.batchesRejected.load(ordering: .relaxed)
+        )
+        logger.info("draining buffers", metadata: ["lines": "\(linesInMemory)", "timeout_ms": "\(timeout / .milliseconds(1))"])
+        resumeSpaceWaiters()
+        for database in Array(buffers.keys) {
+            guard var buffer = buffers.removeValue(forKey: database) else { continue }
+            while buffer.lineCount > 0 { cutBatch(from: &buffer, database: database) }
+        }
+        let retries = waitingRetry.values.sorted { $0.id < $1.id }
+        waitingRetry.removeAll()
+        ready.insert(contentsOf: retries, at: 0)
+        pump()
+
+        _ = await waitUntilIdle(timeout: timeout)
+
+        let report = DrainReport(
+            linesWritten: metrics.linesWritten.load(ordering: .relaxed) - before.lines,
+            batchesWritten: metrics.batchesOK.load(ordering: .relaxed) - before.batches,
+            linesRejected: metrics.linesRejected.load(ordering: .relaxed) - before.linesRejected,
+            batchesRejected: metrics.batchesRejected.load(ordering: .relaxed) - before.batchesRejected,
+            linesRemaining: linesInMemory,
+            batchesRemaining: ready.count + inFlight + waitingRetry.count + buffers.count
+        )
+        let metadata: Logger.Metadata = [
+            "lines": "\(report.linesWritten)", "batches": "\(report.batchesWritten)",
+            "lines_rejected": "\(report.linesRejected)", "batches_rejected": "\(report.batchesRejected)",
+            "lines_remaining": "\(report.linesRemaining)", "batches_remaining": "\(report.batchesRemaining)",
+        ]
+        if report.completed {
+            logger.info("drained all buffers", metadata: metadata)
+        } else {
+            // Until the disk spool exists these lines live only in memory and are lost at exit.
+            logger.error("drain timed out; lines still in memory were not written", metadata: metadata)
+        }
+        return report
+    }
+
+    /// True when nothing is in memory; false when `timeout` passed first.
+    private func waitUntilIdle(timeout: Duration) async -> Bool {
+        if linesInMemory == 0 { return true }
+        let id = nextID
+        nextID += 1
+        let sleep = self.sleep
+        let timer = Task {
+            try? await sleep(timeout)
+            self.resumeIdleWaiter(id: id, idle: false)
+        }
+        let idle = await withCheckedContinuation { continuation in
+            idleWaiters[id] = continuation
+        }
+        timer.cancel()
+        return idle
+    }
+
+    private func resumeIdleWaiter(id: Int, idle: Bool) {
+        idleWaiters.removeValue(forKey: id)?.resume(returning: idle)
+    }
+
+    private func resumeIdleWaitersIfIdle() {
+        guard linesInMemory == 0, !idleWaiters.isEmpty else { return }
+        let waiters = idleWaiters
+        idleWaiters.removeAll()
+        for continuation in waiters.values { continuation.resume(returning: true) }
+    }
+}

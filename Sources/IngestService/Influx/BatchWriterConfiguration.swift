@@ -1,0 +1,39 @@
+/// Tuning of the ``BatchWriter``. Defaults match the contract (`INFLUX_BATCH_SIZE`,
+/// `INFLUX_FLUSH_INTERVAL_MS`, …).
+public struct BatchWriterConfiguration: Sendable, Equatable {
+    /// A buffer is flushed when it holds this many lines; no batch is larger.
+    public var batchSize: Int
+    /// A buffer is flushed when it holds this many bytes; no batch is larger (unless one line is).
+    public var maxBatchBytes: Int
+    /// A buffer is flushed when its oldest line is this old.
+    public var flushIntervalMilliseconds: Int
+    /// At most this many writes in flight at once.
+    public var concurrency: Int
+    public var retryBaseMilliseconds: Int
+    public var retryMaxDelayMilliseconds: Int
+    /// How long shutdown waits for buffered, in-flight and retried batches.
+    public var shutdownTimeoutSeconds: Double
+    /// Memory bound: lines in memory not yet acknowledged. When reached, `append` suspends its
+    /// caller until writes free space (backpressure to the intake). Nothing is dropped.
+    public var maxBufferedLines: Int
+
+    public init(
+        batchSize: Int = 500,
+        maxBatchBytes: Int = 1 << 20,
+        flushIntervalMilliseconds: Int = 1000,
+        concurrency: Int = 2,
+        retryBaseMilliseconds: Int = 250,
+        retryMaxDelayMilliseconds: Int = 30_000,
+        shutdownTimeoutSeconds: Double = 20,
+        maxBufferedLines: Int = 200_000
+    ) {
+        self.batchSize = batchSize
+        self.maxBatchBytes = maxBatchBytes
+        self.flushIntervalMilliseconds = flushIntervalMilliseconds
+        self.concurrency = concurrency
+        self.retryBaseMilliseconds = retryBaseMilliseconds
+        self.retryMaxDelayMilliseconds = retryMaxDelayMilliseconds
+        self.shutdownTimeoutSeconds = shutdownTimeoutSeconds
+        self.maxBufferedLines = maxBufferedLines
+    }
+}
