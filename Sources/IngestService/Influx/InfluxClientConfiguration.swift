@@ -1,3 +1,5 @@
+import IngestCore
+
 /// Everything the InfluxDB client needs to know. A plain value: the wiring maps the environment
 /// settings (`INFLUXDB_URL`, `INFLUXDB_API`, `INFLUXDB_TOKEN`, …) into it.
 ///
@@ -6,7 +8,7 @@ public struct InfluxClientConfiguration: Sendable, Equatable, CustomStringConver
     /// Scheme, host, port and an optional path prefix, e.g. `http://localhost:8181` or
     /// `https://proxy.example/influx`. A trailing slash is ignored.
     public var baseURL: String
-    public var api: InfluxAPI
+    public var api: InfluxAPIVersion
     /// v3: `Authorization: Bearer …`; v2 and v1: `Authorization: Token …`.
     public var token: String?
     /// v2 only: the organisation named in the `org=` query parameter.
@@ -31,7 +33,7 @@ public struct InfluxClientConfiguration: Sendable, Equatable, CustomStringConver
 
     public init(
         baseURL: String = "http://localhost:8181",
-        api: InfluxAPI = .v3,
+        api: InfluxAPIVersion = .v3,
         token: String? = nil,
         org: String? = nil,
         username: String? = nil,

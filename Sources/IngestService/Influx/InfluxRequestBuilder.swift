@@ -1,3 +1,4 @@
+import IngestCore
 import Foundation
 
 /// Builds the write (and, for v1, the create-database) requests for one configuration. Pure: no I/O.
