@@ -1,0 +1,61 @@
+import IngestCore
+
+/// The one place where environment settings become the configuration values of each component, so
+/// the components stay free of environment names and can be built directly in tests.
+extension Settings {
+    public var mqttConfiguration: MQTTConfiguration {
+        MQTTConfiguration(
+            host: mqttHost,
+            port: mqttPort,
+            topics: mqttTopics,
+            qos: mqttQoS,
+            clientID: mqttClientID,
+            cleanSession: mqttCleanSession,
+            protocolVersion: mqttProtocol,
+            username: mqttUsername,
+            password: mqttPassword,
+            keepAliveSeconds: mqttKeepAliveSeconds,
+            heartbeatTimeoutSeconds: Double(heartbeatTimeoutSeconds))
+    }
+
+    public var influxClientConfiguration: InfluxClientConfiguration {
+        InfluxClientConfiguration(
+            baseURL: influxURL,
+            api: influxAPI,
+            token: influxToken,
+            org: influxOrg,
+            username: influxUsername,
+            password: influxPassword,
+            timeoutMilliseconds: influxTimeoutMilliseconds,
+            gzip: influxGzip,
+            writeEnabled: influxWriteEnabled,
+            createDatabase: influxCreateDatabase,
+            concurrency: influxConcurrency)
+    }
+
+    public var batchWriterConfiguration: BatchWriterConfiguration {
+        BatchWriterConfiguration(
+            batchSize: influxBatchSize,
+            maxBatchBytes: influxMaxBatchBytes,
+            flushIntervalMilliseconds: influxFlushIntervalMilliseconds,
+            concurrency: influxConcurrency,
+            retryBaseMilliseconds: influxRetryBaseMilliseconds,
+            retryMaxDelayMilliseconds: influxRetryMaxDelayMilliseconds,
+            shutdownTimeoutSeconds: Double(shutdownTimeoutSeconds),
+            maxBufferedLines: influxMaxBufferLines)
+    }
+
+    public func pipelineConfiguration(clock: any MonotonicClock) -> IngestPipeline.Configuration {
+        let namer = DatabaseNamer(template: influxDatabaseTemplate)
+        return IngestPipeline.Configuration(
+            validator: MessageValidator(
+                maxPayloadBytes: maxPayloadBytes,
+                topicParser: TopicParser(allowedMessageTypes: Set(messageTypes)),
+                decoder: EnvelopeDecoder(limits: EnvelopeLimits(
+                    maxMetricKeys: maxMetricKeys, integersAsIntegers: metricsIntegers))),
+            encoder: LineProtocolEncoder(tenantAsTag: namer.tenantAsTag),
+            databaseNamer: namer,
+            rateLimiter: RateLimiter(
+                ratePerSecond: rateLimitPerSecond, burst: rateLimitBurst, maxDevices: authCacheMaxSize))
+    }
+}
