@@ -6,9 +6,11 @@
 ///   an offset the time is taken as UTC. Seconds are required; leap second `60` is refused.
 /// - Epoch numbers, as a JSON number or as a string holding a JSON number (`1770628523`,
 ///   `"1770628523045"`, `1770628523.045`, `1.77e9`). The unit is told apart by magnitude:
-///   `v < 1e11` seconds (up to year 5138), `v < 1e14` milliseconds, `v < 1e17` microseconds,
-///   otherwise nanoseconds. So a millisecond timestamp before 1973-03-03 would be read as seconds,
-///   which no real device clock produces. Digits finer than a nanosecond are truncated; the
+///   `v < 1e11` seconds, `v < 1e14` milliseconds, `v < 1e17` microseconds, otherwise nanoseconds.
+///   So a millisecond timestamp before 1973-03-03 would be read as seconds, which no real device
+///   clock produces. Because the result is Int64 nanoseconds (up to year 2262), each unit's usable
+///   range ends at ~9.22e9 s, 9.22e12 ms, 9.22e15 µs, 9.22e18 ns; values between that and the next
+///   threshold are out of range, not reinterpreted. Digits finer than a nanosecond are truncated; the
 ///   decimal text is used directly, so no precision is lost to floating point.
 ///
 /// The result must lie in `0...Int64.max` nanoseconds (1970-01-01 to 2262-04-11T23:47:16.854775807Z):
