@@ -102,6 +102,16 @@ struct JSONReader {
         try expect(UInt8(ascii: "\""))
         scratch.removeAll(keepingCapacity: true)
         while true {
+            // Copy runs of plain ASCII in one go; per-byte appends dominate otherwise.
+            let runStart = index
+            while index < bytes.count {
+                let byte = bytes[index]
+                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 || byte >= 0x80 { break }
+                index += 1
+            }
+            if index > runStart {
+                scratch.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[runStart..<index]))
+            }
             guard index < bytes.count else { throw .badJSON }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {

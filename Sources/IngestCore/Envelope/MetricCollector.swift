@@ -21,12 +21,12 @@ struct MetricCollector {
     }
 
     /// Names that would collide with the tags or the `seq` field, or that InfluxDB reserves.
-    static func isReserved(_ key: [UInt8]) -> Bool {
-        switch key.count {
-        case 3: return key.elementsEqual("seq".utf8)
-        case 4: return key.elementsEqual("time".utf8)
-        case 7: return key.elementsEqual("site_id".utf8)
-        case 9: return key.elementsEqual("device_id".utf8) || key.elementsEqual("tenant_id".utf8)
+    static func isReserved(_ reader: JSONReader) -> Bool {
+        switch reader.scratch.count {
+        case 3: return reader.scratchEquals("seq")
+        case 4: return reader.scratchEquals("time")
+        case 7: return reader.scratchEquals("site_id")
+        case 9: return reader.scratchEquals("device_id") || reader.scratchEquals("tenant_id")
         default: return false
         }
     }
@@ -52,7 +52,7 @@ struct MetricCollector {
                 invalid = true
                 keep = false
             }
-            let reserved = keep && Self.isReserved(reader.scratch)
+            let reserved = keep && Self.isReserved(reader)
             if reserved { keep = false }
             // The key must become a String before reading the value reuses the scratch buffer.
             let key = keep ? reader.scratchString() : ""

@@ -10,8 +10,8 @@ enum LineProtocolText {
     static func isControl(_ byte: UInt8) -> Bool { byte < 0x20 || byte == 0x7F }
 
     /// True when `bytes` can be written as a tag key, tag value, field key or measurement and
-    /// read back unchanged.
-    static func isRepresentableName<C: Collection<UInt8>>(_ bytes: C) -> Bool {
+    /// read back unchanged. Concrete (not generic) so the hot path gets a tight loop.
+    static func isRepresentableName(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         if bytes.isEmpty { return false }
         var previousWasBackslash = false
         for byte in bytes {
@@ -28,8 +28,13 @@ enum LineProtocolText {
         return !previousWasBackslash
     }
 
+    static func isRepresentableName(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBufferPointer { isRepresentableName($0) }
+    }
+
     static func isRepresentableName(_ text: String) -> Bool {
-        isRepresentableName(text.utf8)
+        var text = text
+        return text.withUTF8 { isRepresentableName($0) }
     }
 
     /// Measurement: `,` and space are escaped. Returns false (having written garbage the caller
