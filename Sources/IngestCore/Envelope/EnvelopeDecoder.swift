@@ -90,9 +90,9 @@ public struct EnvelopeDecoder: Sendable {
                     case .string:
                         try reader.readString()
                         do {
-                            timestampNanos = try reader.scratch.withUnsafeBytes { raw in
-                                Result { () throws(RejectReason) -> Int64 in try TimestampParser.parse(utf8: raw) }
-                            }.get()
+                            timestampNanos = try reader.withLastString { raw throws(RejectReason) in
+                                try TimestampParser.parse(utf8: raw)
+                            }
                         } catch {
                             timestampValid = false
                         }
@@ -118,7 +118,7 @@ public struct EnvelopeDecoder: Sendable {
                     case .null: try reader.readNull()
                     case .string:
                         try reader.readString()
-                        provisionToken = reader.scratchString()
+                        provisionToken = reader.lastString()
                     default: throw .badJSON
                     }
                 case .metrics:
@@ -152,14 +152,14 @@ public struct EnvelopeDecoder: Sendable {
     }
 
     private static func field(of reader: JSONReader) -> Field {
-        switch reader.scratch.count {
-        case 2 where reader.scratchEquals("ts"): .ts
-        case 3 where reader.scratchEquals("seq"): .seq
-        case 7 where reader.scratchEquals("version"): .version
-        case 7 where reader.scratchEquals("site_id"): .siteID
-        case 7 where reader.scratchEquals("metrics"): .metrics
-        case 9 where reader.scratchEquals("tenant_id"): .tenantID
-        case 15 where reader.scratchEquals("provision_token"): .provisionToken
+        switch reader.lastStringCount {
+        case 2 where reader.lastStringEquals("ts"): .ts
+        case 3 where reader.lastStringEquals("seq"): .seq
+        case 7 where reader.lastStringEquals("version"): .version
+        case 7 where reader.lastStringEquals("site_id"): .siteID
+        case 7 where reader.lastStringEquals("metrics"): .metrics
+        case 9 where reader.lastStringEquals("tenant_id"): .tenantID
+        case 15 where reader.lastStringEquals("provision_token"): .provisionToken
         default: .other
         }
     }
@@ -171,7 +171,7 @@ public struct EnvelopeDecoder: Sendable {
             return true
         case .string:
             try reader.readString()
-            return reader.scratchEquals("1")
+            return reader.lastStringEquals("1")
         case .number:
             let token = try reader.readNumber()
             return try reader.double(token) == 1
@@ -189,7 +189,7 @@ public struct EnvelopeDecoder: Sendable {
             return nil
         case .string:
             try reader.readString()
-            return reader.scratchString()
+            return reader.lastString()
         case .number:
             return reader.numberText(try reader.readNumber())
         default:
@@ -204,7 +204,7 @@ public struct EnvelopeDecoder: Sendable {
             return value
         case .string:
             try reader.readString()
-            let value = reader.scratch.withUnsafeBytes { raw -> Int64? in
+            let value = try reader.withLastString { raw -> Int64? in
                 guard let scanned = JSONReader.scanNumber(raw, from: 0),
                       scanned.end == raw.count, scanned.isInteger
                 else { return nil }

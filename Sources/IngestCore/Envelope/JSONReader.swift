@@ -20,12 +20,15 @@ struct JSONReader {
 
     let bytes: UnsafeRawBufferPointer
     var index: Int = 0
-    /// The last string read, unescaped UTF-8.
-    var scratch: [UInt8] = []
+    /// The last string read: a slice of the payload when it had no escapes (the usual case, no
+    /// copy), else its unescaped UTF-8 in `scratch`.
+    private var stringStart = 0
+    private var stringEnd = 0
+    private var stringInScratch = false
+    private var scratch: [UInt8] = []
 
     init(bytes: UnsafeRawBufferPointer) {
         self.bytes = bytes
-        scratch.reserveCapacity(64)
     }
 
     var isAtEnd: Bool { index >= bytes.count }
@@ -97,42 +100,55 @@ struct JSONReader {
 
     // MARK: strings
 
-    /// Reads a string into `scratch` (replacing its contents).
+    /// Reads and validates a string; see `withLastString`.
     mutating func readString() throws(RejectReason) {
         try expect(UInt8(ascii: "\""))
-        scratch.removeAll(keepingCapacity: true)
+        stringStart = index
+        stringInScratch = false
         while true {
-            // Copy runs of plain ASCII in one go; per-byte appends dominate otherwise.
-            let runStart = index
-            while index < bytes.count {
-                let byte = bytes[index]
-                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 || byte >= 0x80 { break }
-                index += 1
-            }
-            if index > runStart {
-                scratch.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[runStart..<index]))
-            }
             guard index < bytes.count else { throw .badJSON }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
+                stringEnd = index
                 index += 1
                 return
             }
             if byte == UInt8(ascii: "\\") {
+                if !stringInScratch {
+                    // First escape: from here on the decoded text differs from the payload.
+                    stringInScratch = true
+                    scratch.removeAll(keepingCapacity: true)
+                    scratch.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[stringStart..<index]))
+                }
                 try readEscape()
             } else if byte < 0x20 {
                 throw .badJSON
             } else if byte < 0x80 {
-                scratch.append(byte)
+                if stringInScratch { scratch.append(byte) }
                 index += 1
             } else {
-                try readMultiByteScalar()
+                let start = index
+                try skipMultiByteScalar()
+                if stringInScratch { scratch.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[start..<index])) }
             }
         }
     }
 
-    /// Validates one UTF-8 sequence (no overlongs, no surrogates, nothing above U+10FFFF) and copies it.
-    private mutating func readMultiByteScalar() throws(RejectReason) {
+    /// Runs `body` on the last string's UTF-8 bytes (valid only during the call).
+    @inline(__always)
+    func withLastString<R>(_ body: (UnsafeRawBufferPointer) throws(RejectReason) -> R) throws(RejectReason) -> R {
+        if stringInScratch {
+            return try scratch.withUnsafeBytes { raw in
+                Result { () throws(RejectReason) -> R in try body(raw) }
+            }.get()
+        }
+        return try body(UnsafeRawBufferPointer(rebasing: bytes[stringStart..<stringEnd]))
+    }
+
+    var lastStringCount: Int { stringInScratch ? scratch.count : stringEnd - stringStart }
+
+    /// Validates one UTF-8 sequence (no overlongs, no surrogates, nothing above U+10FFFF).
+    private mutating func skipMultiByteScalar() throws(RejectReason) {
         let lead = bytes[index]
         let length: Int
         var low: UInt8 = 0x80
@@ -152,9 +168,6 @@ struct JSONReader {
         guard second >= low && second <= high else { throw .badJSON }
         for offset in 2..<max(length, 2) where bytes[index + offset] & 0xC0 != 0x80 {
             throw .badJSON
-        }
-        for offset in 0..<length {
-            scratch.append(bytes[index + offset])
         }
         index += length
     }
@@ -230,19 +243,35 @@ struct JSONReader {
         }
     }
 
-    /// The last string read, as a Swift string (already validated, so decoding cannot repair anything).
-    func scratchString() -> String {
-        String(decoding: scratch, as: UTF8.self)
+    // The accessors below branch by hand instead of going through `withLastString`: they run for
+    // every key, and the generic closure path costs runtime metadata lookups there.
+
+    private var lastStringSlice: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: bytes[stringStart..<stringEnd])
     }
 
-    func scratchEquals(_ word: StaticString) -> Bool {
+    /// The last string read, as a Swift string (already validated, so decoding cannot repair anything).
+    func lastString() -> String {
+        stringInScratch ? String(decoding: scratch, as: UTF8.self) : String(decoding: lastStringSlice, as: UTF8.self)
+    }
+
+    func lastStringEquals(_ word: StaticString) -> Bool {
         let count = word.utf8CodeUnitCount
-        guard scratch.count == count else { return false }
+        guard lastStringCount == count else { return false }
         let text = word.utf8Start
-        for offset in 0..<count where scratch[offset] != text[offset] {
-            return false
+        if stringInScratch {
+            for offset in 0..<count where scratch[offset] != text[offset] { return false }
+        } else {
+            for offset in 0..<count where bytes[stringStart + offset] != text[offset] { return false }
         }
         return true
+    }
+
+    func lastStringIsRepresentableName() -> Bool {
+        if stringInScratch {
+            return scratch.withUnsafeBytes { LineProtocolText.isRepresentableName($0) }
+        }
+        return LineProtocolText.isRepresentableName(lastStringSlice)
     }
 
     // MARK: numbers

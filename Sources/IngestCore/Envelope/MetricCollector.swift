@@ -22,11 +22,11 @@ struct MetricCollector {
 
     /// Names that would collide with the tags or the `seq` field, or that InfluxDB reserves.
     static func isReserved(_ reader: JSONReader) -> Bool {
-        switch reader.scratch.count {
-        case 3: return reader.scratchEquals("seq")
-        case 4: return reader.scratchEquals("time")
-        case 7: return reader.scratchEquals("site_id")
-        case 9: return reader.scratchEquals("device_id") || reader.scratchEquals("tenant_id")
+        switch reader.lastStringCount {
+        case 3: return reader.lastStringEquals("seq")
+        case 4: return reader.lastStringEquals("time")
+        case 7: return reader.lastStringEquals("site_id")
+        case 9: return reader.lastStringEquals("device_id") || reader.lastStringEquals("tenant_id")
         default: return false
         }
     }
@@ -44,18 +44,18 @@ struct MetricCollector {
                 tooMany = true
                 keep = false
             }
-            if reader.scratch.count > limits.maxMetricKeyBytes {
+            if reader.lastStringCount > limits.maxMetricKeyBytes {
                 tooLong = true
                 keep = false
             }
-            if !LineProtocolText.isRepresentableName(reader.scratch) {
+            if !reader.lastStringIsRepresentableName() {
                 invalid = true
                 keep = false
             }
             let reserved = keep && Self.isReserved(reader)
             if reserved { keep = false }
-            // The key must become a String before reading the value reuses the scratch buffer.
-            let key = keep ? reader.scratchString() : ""
+            // The key must become a String before reading the value replaces the last string.
+            let key = keep ? reader.lastString() : ""
             try reader.expect(UInt8(ascii: ":"))
             let value: MetricValue?
             var counts = true
@@ -76,7 +76,7 @@ struct MetricCollector {
             case .string:
                 try reader.readString()
                 if keep {
-                    let text = reader.scratchString()
+                    let text = reader.lastString()
                     value = LineProtocolText.containsLineBreak(text) ? nil : .string(text)
                 } else {
                     value = nil

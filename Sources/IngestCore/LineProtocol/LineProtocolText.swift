@@ -11,7 +11,7 @@ enum LineProtocolText {
 
     /// True when `bytes` can be written as a tag key, tag value, field key or measurement and
     /// read back unchanged. Concrete (not generic) so the hot path gets a tight loop.
-    static func isRepresentableName(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    static func isRepresentableName(_ bytes: UnsafeRawBufferPointer) -> Bool {
         if bytes.isEmpty { return false }
         var previousWasBackslash = false
         for byte in bytes {
@@ -28,13 +28,13 @@ enum LineProtocolText {
         return !previousWasBackslash
     }
 
-    static func isRepresentableName(_ bytes: [UInt8]) -> Bool {
-        bytes.withUnsafeBufferPointer { isRepresentableName($0) }
+    static func isRepresentableName(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        isRepresentableName(UnsafeRawBufferPointer(bytes))
     }
 
     static func isRepresentableName(_ text: String) -> Bool {
         var text = text
-        return text.withUTF8 { isRepresentableName($0) }
+        return text.withUTF8 { isRepresentableName(UnsafeRawBufferPointer($0)) }
     }
 
     /// Measurement: `,` and space are escaped. Returns false (having written garbage the caller
@@ -52,9 +52,30 @@ enum LineProtocolText {
     /// Escapes and checks representability in the same pass, so the hot path reads each name once.
     @inline(__always)
     private static func appendEscaped(_ text: String, escapingEquals: Bool, to buffer: inout [UInt8]) -> Bool {
-        var representable = !text.isEmpty
+        if let result = text.utf8.withContiguousStorageIfAvailable({ bytes in
+            appendEscaped(UnsafeRawBufferPointer(bytes), escapingEquals: escapingEquals, to: &buffer)
+        }) {
+            return result
+        }
+        var copy = text
+        return copy.withUTF8 { appendEscaped(UnsafeRawBufferPointer($0), escapingEquals: escapingEquals, to: &buffer) }
+    }
+
+    private static func appendEscaped(_ bytes: UnsafeRawBufferPointer, escapingEquals: Bool, to buffer: inout [UInt8]) -> Bool {
+        // Most names need no escaping at all: one bulk copy instead of per-byte appends.
+        var plain = !bytes.isEmpty
+        for byte in bytes where byte <= UInt8(ascii: " ") || byte == UInt8(ascii: ",") || byte == UInt8(ascii: "=")
+            || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\"") || byte == 0x7F {
+            plain = false
+            break
+        }
+        if plain {
+            buffer.append(contentsOf: bytes)
+            return true
+        }
+        var representable = !bytes.isEmpty
         var previousWasBackslash = false
-        for byte in text.utf8 {
+        for byte in bytes {
             switch byte {
             case UInt8(ascii: ","), UInt8(ascii: " "):
                 if previousWasBackslash { representable = false }
