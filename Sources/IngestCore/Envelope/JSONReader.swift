@@ -1,0 +1,436 @@
+/// A strict RFC 8259 reader over raw bytes, just enough for the envelope: it walks the document
+/// once, validates everything it passes (including values it skips and UTF-8 in strings), and
+/// hands out strings decoded into a reusable scratch buffer and numbers as their literal bytes.
+/// Every failure is `BAD_JSON`.
+struct JSONReader {
+    /// Nesting beyond this is refused instead of recursing further, so a hostile payload of
+    /// `[[[[…` cannot exhaust the stack.
+    static let maxDepth = 64
+
+    enum ValueKind {
+        case string, number, object, array, bool, null
+    }
+
+    /// A number as written: `start..<end` in the payload, and whether it has neither fraction nor exponent.
+    struct NumberToken {
+        var start: Int
+        var end: Int
+        var isInteger: Bool
+    }
+
+    let bytes: UnsafeRawBufferPointer
+    var index: Int = 0
+    /// The last string read: a slice of the payload when it had no escapes (the usual case, no
+    /// copy), else its unescaped UTF-8 in `scratch`.
+    private var stringStart = 0
+    private var stringEnd = 0
+    private var stringInScratch = false
+    private var scratch: [UInt8] = []
+
+    init(bytes: UnsafeRawBufferPointer) {
+        self.bytes = bytes
+    }
+
+    var isAtEnd: Bool { index >= bytes.count }
+
+    @inline(__always)
+    mutating func skipWhitespace() {
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x09, 0x0A, 0x0D: index += 1
+            default: return
+            }
+        }
+    }
+
+    /// Consumes `byte` if it is next (after whitespace).
+    @inline(__always)
+    mutating func consume(_ byte: UInt8) -> Bool {
+        skipWhitespace()
+        if index < bytes.count && bytes[index] == byte {
+            index += 1
+            return true
+        }
+        return false
+    }
+
+    mutating func expect(_ byte: UInt8) throws(RejectReason) {
+        guard consume(byte) else { throw .badJSON }
+    }
+
+    /// Kind of the next value, judged by its first byte (after whitespace).
+    mutating func peekKind() throws(RejectReason) -> ValueKind {
+        skipWhitespace()
+        guard index < bytes.count else { throw .badJSON }
+        switch bytes[index] {
+        case UInt8(ascii: "\""): return .string
+        case UInt8(ascii: "{"): return .object
+        case UInt8(ascii: "["): return .array
+        case UInt8(ascii: "t"), UInt8(ascii: "f"): return .bool
+        case UInt8(ascii: "n"): return .null
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number
+        default: throw .badJSON
+        }
+    }
+
+    mutating func readLiteral(_ word: StaticString) throws(RejectReason) {
+        let count = word.utf8CodeUnitCount
+        guard bytes.count - index >= count else { throw .badJSON }
+        let text = word.utf8Start
+        for offset in 0..<count where bytes[index + offset] != text[offset] {
+            throw .badJSON
+        }
+        index += count
+    }
+
+    mutating func readBool() throws(RejectReason) -> Bool {
+        skipWhitespace()
+        if index < bytes.count && bytes[index] == UInt8(ascii: "t") {
+            try readLiteral("true")
+            return true
+        }
+        try readLiteral("false")
+        return false
+    }
+
+    mutating func readNull() throws(RejectReason) {
+        skipWhitespace()
+        try readLiteral("null")
+    }
+
+    // MARK: strings
+
+    /// Reads and validates a string; see `withLastString`.
+    mutating func readString() throws(RejectReason) {
+        try expect(UInt8(ascii: "\""))
+        stringStart = index
+        stringInScratch = false
+        while true {
+            guard index < bytes.count else { throw .badJSON }
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                stringEnd = index
+                index += 1
+                return
+            }
+            if byte == UInt8(ascii: "\\") {
+                if !stringInScratch {
+                    // First escape: from here on the decoded text differs from the payload.
+                    stringInScratch = true
+                    scratch.removeAll(keepingCapacity: true)
+                    scratch.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[stringStart..<index]))
+                }
+                try readEscape()
+            } else if byte < 0x20 {
+                throw .badJSON
+            } else if byte < 0x80 {
+                if stringInScratch { scratch.append(byte) }
+                index += 1
+            } else {
+                let start = index
+                try skipMultiByteScalar()
+                if stringInScratch { scratch.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[start..<index])) }
+            }
+        }
+    }
+
+    /// Runs `body` on the last string's UTF-8 bytes (valid only during the call).
+    @inline(__always)
+    func withLastString<R>(_ body: (UnsafeRawBufferPointer) throws(RejectReason) -> R) throws(RejectReason) -> R {
+        if stringInScratch {
+            return try scratch.withUnsafeBytes { raw in
+                Result { () throws(RejectReason) -> R in try body(raw) }
+            }.get()
+        }
+        return try body(UnsafeRawBufferPointer(rebasing: bytes[stringStart..<stringEnd]))
+    }
+
+    var lastStringCount: Int { stringInScratch ? scratch.count : stringEnd - stringStart }
+
+    /// Validates one UTF-8 sequence (no overlongs, no surrogates, nothing above U+10FFFF).
+    private mutating func skipMultiByteScalar() throws(RejectReason) {
+        let lead = bytes[index]
+        let length: Int
+        var low: UInt8 = 0x80
+        var high: UInt8 = 0xBF
+        switch lead {
+        case 0xC2...0xDF: length = 2
+        case 0xE0: length = 3; low = 0xA0
+        case 0xE1...0xEC, 0xEE...0xEF: length = 3
+        case 0xED: length = 3; high = 0x9F
+        case 0xF0: length = 4; low = 0x90
+        case 0xF1...0xF3: length = 4
+        case 0xF4: length = 4; high = 0x8F
+        default: throw .badJSON
+        }
+        guard bytes.count - index >= length else { throw .badJSON }
+        let second = bytes[index + 1]
+        guard second >= low && second <= high else { throw .badJSON }
+        for offset in 2..<max(length, 2) where bytes[index + offset] & 0xC0 != 0x80 {
+            throw .badJSON
+        }
+        index += length
+    }
+
+    private mutating func readEscape() throws(RejectReason) {
+        guard bytes.count - index >= 2 else { throw .badJSON }
+        let code = bytes[index + 1]
+        index += 2
+        switch code {
+        case UInt8(ascii: "\""): scratch.append(UInt8(ascii: "\""))
+        case UInt8(ascii: "\\"): scratch.append(UInt8(ascii: "\\"))
+        case UInt8(ascii: "/"): scratch.append(UInt8(ascii: "/"))
+        case UInt8(ascii: "b"): scratch.append(0x08)
+        case UInt8(ascii: "f"): scratch.append(0x0C)
+        case UInt8(ascii: "n"): scratch.append(0x0A)
+        case UInt8(ascii: "r"): scratch.append(0x0D)
+        case UInt8(ascii: "t"): scratch.append(0x09)
+        case UInt8(ascii: "u"):
+            var scalar = try readHex4()
+            if scalar >= 0xD800 && scalar <= 0xDBFF {
+                // A high surrogate is only valid as the first half of an escaped pair.
+                guard bytes.count - index >= 2,
+                      bytes[index] == UInt8(ascii: "\\"),
+                      bytes[index + 1] == UInt8(ascii: "u")
+                else { throw .badJSON }
+                index += 2
+                let low = try readHex4()
+                guard low >= 0xDC00 && low <= 0xDFFF else { throw .badJSON }
+                scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+            } else if scalar >= 0xDC00 && scalar <= 0xDFFF {
+                throw .badJSON
+            }
+            appendUTF8(scalar)
+        default:
+            throw .badJSON
+        }
+    }
+
+    private mutating func readHex4() throws(RejectReason) -> UInt32 {
+        guard bytes.count - index >= 4 else { throw .badJSON }
+        var value: UInt32 = 0
+        for offset in 0..<4 {
+            let byte = bytes[index + offset]
+            let digit: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+            default: throw .badJSON
+            }
+            value = value << 4 | UInt32(digit)
+        }
+        index += 4
+        return value
+    }
+
+    private mutating func appendUTF8(_ scalar: UInt32) {
+        switch scalar {
+        case 0..<0x80:
+            scratch.append(UInt8(scalar))
+        case 0x80..<0x800:
+            scratch.append(UInt8(0xC0 | scalar >> 6))
+            scratch.append(UInt8(0x80 | scalar & 0x3F))
+        case 0x800..<0x10000:
+            scratch.append(UInt8(0xE0 | scalar >> 12))
+            scratch.append(UInt8(0x80 | scalar >> 6 & 0x3F))
+            scratch.append(UInt8(0x80 | scalar & 0x3F))
+        default:
+            scratch.append(UInt8(0xF0 | scalar >> 18))
+            scratch.append(UInt8(0x80 | scalar >> 12 & 0x3F))
+            scratch.append(UInt8(0x80 | scalar >> 6 & 0x3F))
+            scratch.append(UInt8(0x80 | scalar & 0x3F))
+        }
+    }
+
+    // The accessors below branch by hand instead of going through `withLastString`: they run for
+    // every key, and the generic closure path costs runtime metadata lookups there.
+
+    private var lastStringSlice: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: bytes[stringStart..<stringEnd])
+    }
+
+    /// The last string read, as a Swift string (already validated, so decoding cannot repair anything).
+    func lastString() -> String {
+        stringInScratch ? String(decoding: scratch, as: UTF8.self) : String(decoding: lastStringSlice, as: UTF8.self)
+    }
+
+    func lastStringEquals(_ word: StaticString) -> Bool {
+        let count = word.utf8CodeUnitCount
+        guard lastStringCount == count else { return false }
+        let text = word.utf8Start
+        if stringInScratch {
+            for offset in 0..<count where scratch[offset] != text[offset] { return false }
+        } else {
+            for offset in 0..<count where bytes[stringStart + offset] != text[offset] { return false }
+        }
+        return true
+    }
+
+    func lastStringIsRepresentableName() -> Bool {
+        if stringInScratch {
+            return scratch.withUnsafeBytes { LineProtocolText.isRepresentableName($0) }
+        }
+        return LineProtocolText.isRepresentableName(lastStringSlice)
+    }
+
+    // MARK: numbers
+
+    /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`
+    mutating func readNumber() throws(RejectReason) -> NumberToken {
+        skipWhitespace()
+        let start = index
+        guard let end = JSONReader.scanNumber(bytes, from: index) else { throw .badJSON }
+        index = end.end
+        return NumberToken(start: start, end: end.end, isInteger: end.isInteger)
+    }
+
+    /// Grammar check of a JSON number starting at `from`; returns where it ends.
+    static func scanNumber(_ bytes: UnsafeRawBufferPointer, from: Int) -> (end: Int, isInteger: Bool)? {
+        var index = from
+        @inline(__always) func isDigit(_ at: Int) -> Bool {
+            at < bytes.count && bytes[at] >= UInt8(ascii: "0") && bytes[at] <= UInt8(ascii: "9")
+        }
+        if index < bytes.count && bytes[index] == UInt8(ascii: "-") { index += 1 }
+        guard isDigit(index) else { return nil }
+        if bytes[index] == UInt8(ascii: "0") {
+            index += 1
+            // Leading zeros are not JSON.
+            if isDigit(index) { return nil }
+        } else {
+            while isDigit(index) { index += 1 }
+        }
+        var isInteger = true
+        if index < bytes.count && bytes[index] == UInt8(ascii: ".") {
+            index += 1
+            guard isDigit(index) else { return nil }
+            while isDigit(index) { index += 1 }
+            isInteger = false
+        }
+        if index < bytes.count && (bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E")) {
+            index += 1
+            if index < bytes.count && (bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-")) {
+                index += 1
+            }
+            guard isDigit(index) else { return nil }
+            while isDigit(index) { index += 1 }
+            isInteger = false
+        }
+        return (index, isInteger)
+    }
+
+    func slice(_ token: NumberToken) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: bytes[token.start..<token.end])
+    }
+
+    func numberText(_ token: NumberToken) -> String {
+        String(decoding: slice(token), as: UTF8.self)
+    }
+
+    /// The integer value of an integer literal, nil when it does not fit Int64.
+    func int64(_ token: NumberToken) -> Int64? {
+        guard token.isInteger else { return nil }
+        return JSONReader.parseInt64(slice(token))
+    }
+
+    static func parseInt64(_ text: UnsafeRawBufferPointer) -> Int64? {
+        var index = 0
+        let negative = !text.isEmpty && text[0] == UInt8(ascii: "-")
+        if negative { index = 1 }
+        guard index < text.count else { return nil }
+        // Accumulate negatively so Int64.min fits.
+        var value: Int64 = 0
+        while index < text.count {
+            let byte = text[index]
+            guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { return nil }
+            let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
+            let (next, overflow2) = times10.subtractingReportingOverflow(Int64(byte - UInt8(ascii: "0")))
+            if overflow1 || overflow2 { return nil }
+            value = next
+            index += 1
+        }
+        if negative { return value }
+        return value == Int64.min ? nil : -value
+    }
+
+    /// The nearest Double; a literal beyond Double's range is `BAD_JSON` (it cannot be stored,
+    /// and writing `inf` would break the line).
+    func double(_ token: NumberToken) throws(RejectReason) -> Double {
+        if let fast = JSONReader.fastDouble(slice(token)) { return fast }
+        guard let value = Double(numberText(token)), value.isFinite else { throw .badJSON }
+        return value
+    }
+
+    private static let exactPowersOfTen: [Double] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    ]
+
+    /// Clinger's fast path: with at most 15 significant digits and a power of ten up to 10^22 both
+    /// operands are exact doubles, so one multiplication or division rounds correctly. Anything
+    /// else goes to the standard library's parser.
+    static func fastDouble(_ text: UnsafeRawBufferPointer) -> Double? {
+        var index = 0
+        var negative = false
+        if text[0] == UInt8(ascii: "-") {
+            negative = true
+            index = 1
+        }
+        var mantissa: UInt64 = 0
+        var digits = 0
+        var exponent = 0
+        while index < text.count, text[index] >= UInt8(ascii: "0"), text[index] <= UInt8(ascii: "9") {
+            mantissa = mantissa &* 10 &+ UInt64(text[index] - UInt8(ascii: "0"))
+            if mantissa != 0 { digits += 1 }
+            index += 1
+        }
+        if index < text.count && text[index] == UInt8(ascii: ".") {
+            index += 1
+            while index < text.count, text[index] >= UInt8(ascii: "0"), text[index] <= UInt8(ascii: "9") {
+                mantissa = mantissa &* 10 &+ UInt64(text[index] - UInt8(ascii: "0"))
+                if mantissa != 0 { digits += 1 }
+                exponent -= 1
+                index += 1
+            }
+        }
+        if index < text.count {
+            // Explicit exponents are rare in telemetry; leave them to the slow path.
+            return nil
+        }
+        guard digits <= 15, exponent >= -22 else { return nil }
+        var value = Double(mantissa)
+        if exponent < 0 { value /= exactPowersOfTen[-exponent] }
+        return negative ? -value : value
+    }
+
+    // MARK: skipping
+
+    /// Validates and skips one value of any kind. `depth` is the nesting level of that value.
+    mutating func skipValue(depth: Int) throws(RejectReason) {
+        switch try peekKind() {
+        case .string: try readString()
+        case .number: _ = try readNumber()
+        case .bool: _ = try readBool()
+        case .null: try readNull()
+        case .object:
+            guard depth <= JSONReader.maxDepth else { throw .badJSON }
+            index += 1
+            if consume(UInt8(ascii: "}")) { return }
+            repeat {
+                skipWhitespace()
+                try readString()
+                try expect(UInt8(ascii: ":"))
+                try skipValue(depth: depth + 1)
+            } while consume(UInt8(ascii: ","))
+            try expect(UInt8(ascii: "}"))
+        case .array:
+            guard depth <= JSONReader.maxDepth else { throw .badJSON }
+            index += 1
+            if consume(UInt8(ascii: "]")) { return }
+            repeat {
+                try skipValue(depth: depth + 1)
+            } while consume(UInt8(ascii: ","))
+            try expect(UInt8(ascii: "]"))
+        }
+    }
+}

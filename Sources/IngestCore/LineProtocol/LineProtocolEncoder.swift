@@ -1,0 +1,113 @@
+/// Writes one validated message as one line of InfluxDB line protocol:
+///
+///     <msg_type>,device_id=<d>,site_id=<s>[,tenant_id=<t>] seq=<n>i[,<metric>=<value>…] <ns>\n
+///
+/// Tags are sorted by key (the order InfluxDB wants) and omitted when empty; `seq` is always the
+/// first field, metrics follow in payload order. Floats use Swift's shortest round-trip form
+/// (`21.5`, `20.0`, `1e-05`, `1e+20`), which the InfluxDB parsers read back to the same Double;
+/// integers get the `i` suffix; strings are quoted with `"` and `\` escaped. The timestamp is the
+/// envelope's, else the receipt time, in nanoseconds.
+///
+/// `ValidatedMessage` can be built by hand, so the encoder re-checks what stage 1 guarantees, in
+/// the same pass that writes: an unrepresentable measurement or id is `BAD_TOPIC_FORMAT`, site id
+/// `MISSING_SITE_ID`, metric key `METRIC_KEY_INVALID`; the buffer is then left as it was.
+/// Metrics named like a tag, `seq` or `time`, strings with line breaks and non-finite floats are
+/// skipped and counted.
+public struct LineProtocolEncoder: Sendable {
+    public let tenantAsTag: Bool
+
+    public init(tenantAsTag: Bool = false) {
+        self.tenantAsTag = tenantAsTag
+    }
+
+    /// Appends exactly one line ending in `\n`; returns the number of skipped fields
+    /// (the envelope's `skippedFields` plus any the encoder itself had to leave out).
+    @discardableResult
+    public func append(
+        _ message: ValidatedMessage,
+        receivedAtNanos: Int64,
+        to buffer: inout [UInt8]
+    ) throws(RejectReason) -> Int {
+        let start = buffer.count
+        do {
+            return try write(message, receivedAtNanos: receivedAtNanos, to: &buffer)
+        } catch {
+            buffer.removeSubrange(start...)
+            throw error
+        }
+    }
+
+    private func write(
+        _ message: ValidatedMessage,
+        receivedAtNanos: Int64,
+        to buffer: inout [UInt8]
+    ) throws(RejectReason) -> Int {
+        let address = message.address
+        guard LineProtocolText.appendMeasurement(address.messageType, to: &buffer) else { throw .badTopicFormat }
+        try appendTag("device_id", address.deviceID, orThrow: .badTopicFormat, to: &buffer)
+        try appendTag("site_id", message.siteID, orThrow: .missingSiteID, to: &buffer)
+        if tenantAsTag {
+            try appendTag("tenant_id", address.tenantID, orThrow: .badTopicFormat, to: &buffer)
+        }
+        let envelope = message.envelope
+        buffer.append(contentsOf: " seq=".utf8)
+        LineProtocolText.appendDecimal(envelope.seq, to: &buffer)
+        buffer.append(UInt8(ascii: "i"))
+        var skipped = envelope.skippedFields
+        for metric in envelope.metrics {
+            if Self.isReserved(metric.key) {
+                skipped += 1
+                continue
+            }
+            switch metric.value {
+            case .float(let value) where !value.isFinite:
+                skipped += 1
+                continue
+            case .string(let text) where LineProtocolText.containsLineBreak(text):
+                skipped += 1
+                continue
+            default:
+                break
+            }
+            buffer.append(UInt8(ascii: ","))
+            guard LineProtocolText.appendName(metric.key, to: &buffer) else { throw .metricKeyInvalid }
+            buffer.append(UInt8(ascii: "="))
+            switch metric.value {
+            case .float(let value):
+                buffer.append(contentsOf: value.description.utf8)
+            case .integer(let value):
+                LineProtocolText.appendDecimal(value, to: &buffer)
+                buffer.append(UInt8(ascii: "i"))
+            case .boolean(let value):
+                buffer.append(contentsOf: (value ? "true" : "false").utf8)
+            case .string(let text):
+                LineProtocolText.appendQuoted(text, to: &buffer)
+            }
+        }
+        buffer.append(UInt8(ascii: " "))
+        LineProtocolText.appendDecimal(envelope.timestampNanos ?? receivedAtNanos, to: &buffer)
+        buffer.append(UInt8(ascii: "\n"))
+        return skipped
+    }
+
+    private func appendTag(
+        _ key: StaticString,
+        _ value: String,
+        orThrow reason: RejectReason,
+        to buffer: inout [UInt8]
+    ) throws(RejectReason) {
+        // InfluxDB has no empty tag values: an absent tag is the way to say "none".
+        guard !value.isEmpty else { return }
+        buffer.append(UInt8(ascii: ","))
+        buffer.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
+        buffer.append(UInt8(ascii: "="))
+        guard LineProtocolText.appendName(value, to: &buffer) else { throw reason }
+    }
+
+    static func isReserved(_ key: String) -> Bool {
+        switch key {
+        case "device_id", "site_id", "tenant_id", "seq", "time": true
+        default: false
+        }
+    }
+}

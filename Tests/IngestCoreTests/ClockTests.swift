@@ -1,0 +1,25 @@
+import IngestCore
+import XCTest
+
+final class ClockTests: XCTestCase {
+    func testSystemClockIsMonotonic() {
+        let clock = SystemMonotonicClock()
+        var previous = clock.now()
+        for _ in 0..<1_000 {
+            let current = clock.now()
+            XCTAssertGreaterThanOrEqual(current, previous)
+            previous = current
+        }
+    }
+
+    func testManualClock() {
+        let clock = ManualClock()
+        XCTAssertEqual(clock.now(), 0)
+        clock.advance(by: 5)
+        XCTAssertEqual(clock.now(), 5)
+        clock.set(100)
+        XCTAssertEqual(clock.now(), 100)
+        let shared: any MonotonicClock = clock
+        XCTAssertEqual(shared.now(), 100)
+    }
+}

@@ -1,2 +1,0 @@
-import XCTest
-final class IngestCoreTestsPlaceholder: XCTestCase { func testBuilds() {} }
