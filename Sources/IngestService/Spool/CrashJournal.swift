@@ -1,0 +1,372 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Logging
+import Synchronization
+
+/// The crash journal of `DURABILITY=journal`: every accepted line is appended here before it is
+/// handed to the batch writer, and given back after a crash unless the writer acknowledged it
+/// (InfluxDB took it, or it is in the disk spool).
+///
+/// **Group commit.** `append` only copies the lines into memory under a short lock and returns their
+/// sequence numbers (one per line, increasing across databases and across runs); it never waits for
+/// the disk, so it may be called on the intake path. `sync()` writes everything appended since the
+/// previous sync plus the latest acknowledgement in one `write` and one `fsync`. The caller calls it
+/// every `JOURNAL_SYNC_MS` (or runs `syncPeriodically(every:)` in a task) and once at shutdown.
+///
+/// **Remaining loss window.** libmosquitto sends the QoS 1 PUBACK before the application sees the
+/// message, so the broker forgets it at once. A line is safe only after the `sync()` that follows
+/// its `append`: a crash (or power cut) loses the lines appended since the last sync, that is up to
+/// `JOURNAL_SYNC_MS` of messages (plus what was still in the intake queue, not yet appended).
+///
+/// **Acknowledgement.** `acknowledge(upTo:)` says every line numbered up to and including it is done.
+/// Batches of several databases are in flight at once, so the writer passes its low-water mark: one
+/// less than the smallest sequence number still buffered or in flight in any database.
+///
+/// **Files.** `journal-<20-digit number>.log` in `directory`, records as in `JournalRecord`. Each
+/// file holds an acknowledgement record (the mark at its creation). A file is only appended to;
+/// after `rotateAfterBytes` a new one is started, and older files are deleted once every line in
+/// them is acknowledged. After a failed write or fsync the file is abandoned (what reached it is
+/// unknown) and the lines are written again to a new file; recovery skips the duplicates by number.
+///
+/// **Start.** `init` takes over what an earlier run left: its unacknowledged lines are written to the
+/// new journal file under new sequence numbers, fsynced, and only then are the earlier files deleted.
+/// They are offered in `recovered`; hand them to the writer with those numbers (or spool them and
+/// acknowledge them). A crash in between can at worst make a line come back twice, which is harmless:
+/// every point has an explicit timestamp, so a repeated write overwrites itself in InfluxDB.
+/// Recovered lines that the caller never acknowledges keep their file (disk use grows, nothing is lost).
+///
+/// A `final class` with two mutexes rather than an actor: appends must not queue behind an fsync.
+/// `sync()` blocks for one write and fsync; do not call it from the intake path.
+public final class CrashJournal: Sendable {
+    public let directory: String
+    /// What an earlier run left unacknowledged, renumbered into this journal.
+    public let recovered: [JournalBatch]
+    private let logger: Logger
+    private let rotateAfterBytes: Int
+    private let pending: Mutex<Pending>
+    private let output: Mutex<Output>
+
+    /// Records larger than this are not extended by further appends (keeps records and rewrites small).
+    private static let maxRecordBody = 1 << 20
+
+    private struct Pending {
+        var records: [JournalRecord] = []
+        var nextSequence: UInt64
+        var acknowledged: UInt64
+    }
+
+    private struct Output {
+        /// Descriptor of the current file; -1 when the next sync must start a new file.
+        var fd: Int32
+        var number: UInt64
+        var size: Int
+        /// Highest line sequence number written to the current file.
+        var lastSequence: UInt64
+        var older: [(number: UInt64, lastSequence: UInt64)] = []
+        var writtenAcknowledgement: UInt64
+    }
+
+    public init(directory: String, logger: Logger, rotateAfterBytes: Int = 8 << 20) throws(SpoolError) {
+        try SpoolFileIO.makeDirectory(directory)
+        let earlier = try Self.read(directory: directory, logger: logger)
+
+        // Continue numbering after everything the earlier run used: recovery orders and de-duplicates
+        // lines by number, so a number must never come back.
+        var next = earlier.highestSequence + 1
+        let baseline = earlier.highestSequence
+        var bytes: [UInt8] = []
+        var renumbered: [JournalBatch] = []
+        for batch in earlier.batches {
+            let first = next
+            next += UInt64(batch.lineCount)
+            JournalRecord.lines(firstSequence: first, database: batch.database, lineCount: batch.lineCount, body: batch.lines)
+                .encode(into: &bytes)
+            renumbered.append(JournalBatch(
+                database: batch.database, lines: batch.lines, lineCount: batch.lineCount, sequences: first...(next - 1)))
+        }
+        // The mark that retires the earlier run's numbers goes after the renumbered lines: a reader
+        // stops at the first damaged record, so if this write is torn, the mark is not seen and the
+        // earlier files still count (a line may come back twice, never zero times).
+        JournalRecord.acknowledgement(upTo: baseline).encode(into: &bytes)
+
+        let number = (earlier.fileNumbers.last ?? 0) + 1
+        let fd = try Self.createFile(directory: directory, number: number)
+        do throws(SpoolError) {
+            let path = Self.path(directory, number)
+            try SpoolFileIO.writeAll(fd, bytes, path: path)
+            try SpoolFileIO.syncFile(fd, path: path)
+        } catch {
+            close(fd)
+            throw error
+        }
+        // Only now, with the lines durable in the new file, do the earlier files go.
+        for old in earlier.fileNumbers { try SpoolFileIO.remove(Self.path(directory, old)) }
+        if !earlier.fileNumbers.isEmpty { try SpoolFileIO.syncDirectory(directory) }
+
+        self.directory = directory
+        self.recovered = renumbered
+        self.logger = logger
+        self.rotateAfterBytes = rotateAfterBytes
+        self.pending = Mutex(Pending(nextSequence: next, acknowledged: baseline))
+        self.output = Mutex(Output(
+            fd: fd, number: number, size: bytes.count, lastSequence: next - 1, writtenAcknowledgement: baseline))
+        logger.info(
+            "journal opened",
+            metadata: [
+                "file": "\(Self.path(directory, number))",
+                "recovered_batches": "\(renumbered.count)",
+                "recovered_lines": "\(renumbered.reduce(0) { $0 + $1.lineCount })",
+                "removed_files": "\(earlier.fileNumbers.count)",
+            ])
+    }
+
+    deinit {
+        output.withLock { if $0.fd >= 0 { close($0.fd) } }
+    }
+
+    /// Buffers `lines` (newline-separated line protocol for `database`; a missing final newline is
+    /// added) and returns their sequence numbers, one per line. Durable after the next `sync()`.
+    @discardableResult
+    public func append(database: String, lines: [UInt8]) throws(SpoolError) -> ClosedRange<UInt64> {
+        guard !database.isEmpty, database.utf8.count <= Int(UInt16.max) else {
+            throw .invalidBatch(reason: "database name of \(database.utf8.count) bytes")
+        }
+        guard !lines.isEmpty else { throw .invalidBatch(reason: "no lines for database \(database)") }
+        var body = lines
+        if body.last != UInt8(ascii: "\n") { body.append(UInt8(ascii: "\n")) }
+        let count = body.reduce(0) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
+        return pending.withLock { state in
+            let first = state.nextSequence
+            state.nextSequence += UInt64(count)
+            if let last = state.records.last, last.database == database, last.lastSequence + 1 == first,
+                last.body.count + body.count <= Self.maxRecordBody
+            {
+                state.records[state.records.count - 1].body.append(contentsOf: body)
+                state.records[state.records.count - 1].lineCount += count
+            } else {
+                state.records.append(.lines(firstSequence: first, database: database, lineCount: count, body: body))
+            }
+            return first...(first + UInt64(count) - 1)
+        }
+    }
+
+    /// Every line numbered up to and including `sequence` is done. Takes effect in memory at once and
+    /// on disk at the next `sync()`. A number beyond the last one handed out is clamped (and logged):
+    /// it would otherwise silently cover lines not appended yet.
+    public func acknowledge(upTo sequence: UInt64) {
+        let highest = pending.withLock { state in
+            let highest = state.nextSequence - 1
+            state.acknowledged = max(state.acknowledged, min(sequence, highest))
+            return highest
+        }
+        if sequence > highest {
+            logger.warning(
+                "journal acknowledgement beyond the last appended line; clamped",
+                metadata: ["sequence": "\(sequence)", "last_appended": "\(highest)"])
+        }
+    }
+
+    /// Writes and fsyncs what was appended and acknowledged since the last sync; rotates and deletes
+    /// fully acknowledged files. Does nothing when there is nothing new. On failure nothing is lost:
+    /// the lines stay buffered and go to a fresh file on the next call.
+    public func sync() throws(SpoolError) {
+        try output.withLock { (out: inout Output) throws(SpoolError) in
+            let (taken, acknowledged) = pending.withLock { state in
+                defer { state.records.removeAll(keepingCapacity: true) }
+                return (state.records, state.acknowledged)
+            }
+            // Lines acknowledged before they were ever written need not be written.
+            let live = taken.filter { $0.lastSequence > acknowledged }
+            let startNew = out.fd < 0 || out.size >= rotateAfterBytes
+            var bytes: [UInt8] = []
+            if startNew || acknowledged > out.writtenAcknowledgement {
+                JournalRecord.acknowledgement(upTo: acknowledged).encode(into: &bytes)
+            }
+            for record in live { record.encode(into: &bytes) }
+            if !bytes.isEmpty {
+                let newLast = live.last?.lastSequence ?? 0
+                do throws(SpoolError) {
+                    if startNew { try startNewFile(&out) }
+                    let path = Self.path(directory, out.number)
+                    try SpoolFileIO.writeAll(out.fd, bytes, path: path)
+                    try SpoolFileIO.syncFile(out.fd, path: path)
+                    out.size += bytes.count
+                    out.lastSequence = max(out.lastSequence, newLast)
+                    out.writtenAcknowledgement = acknowledged
+                } catch {
+                    pending.withLock { $0.records.insert(contentsOf: taken, at: 0) }
+                    if out.fd >= 0 {
+                        // What reached this file is unknown: keep it (until its lines, written or
+                        // not, are acknowledged) but never append to it again.
+                        close(out.fd)
+                        out.fd = -1
+                        out.older.append((out.number, max(out.lastSequence, newLast)))
+                    }
+                    logger.error(
+                        "journal write failed; lines stay buffered and go to a new journal file",
+                        metadata: ["file": "\(Self.path(directory, out.number))", "error": "\(error)"])
+                    throw error
+                }
+            }
+            deleteAcknowledgedFiles(&out, acknowledged: acknowledged)
+        }
+    }
+
+    /// Calls `sync()` every `interval` until the task is cancelled, then once more. Errors are logged
+    /// (the lines stay buffered and are retried). Each sync blocks a pool thread for one fsync.
+    public func syncPeriodically(every interval: Duration) async {
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: interval) } catch { break }
+            try? sync()
+        }
+        try? sync()
+    }
+
+    /// What an earlier run left unacknowledged, read without changing anything (for inspection; a
+    /// running daemon gets the same lines from `recovered`). A torn or damaged record ends the
+    /// reading of its file and is logged; lines before it are returned.
+    public static func recover(directory: String, logger: Logger) throws(SpoolError) -> [JournalBatch] {
+        guard SpoolFileIO.isDirectory(directory) else { return [] }
+        return try read(directory: directory, logger: logger).batches
+    }
+
+    // MARK: - Files
+
+    private struct Earlier {
+        var batches: [JournalBatch] = []
+        var highestSequence: UInt64 = 0
+        var fileNumbers: [UInt64] = []
+    }
+
+    private static func read(directory: String, logger: Logger) throws(SpoolError) -> Earlier {
+        var earlier = Earlier()
+        earlier.fileNumbers = try SpoolFileIO.listDirectory(directory).compactMap(number(ofFile:)).sorted()
+        var acknowledged: UInt64 = 0
+        var lineRecords: [JournalRecord] = []
+        for (index, number) in earlier.fileNumbers.enumerated() {
+            let path = path(directory, number)
+            let bytes = try SpoolFileIO.readFile(path)
+            var offset = 0
+            while offset < bytes.count {
+                do {
+                    let (record, next) = try JournalRecord.decode(bytes, at: offset)
+                    offset = next
+                    earlier.highestSequence = max(earlier.highestSequence, record.lastSequence)
+                    if record.isAcknowledgement {
+                        acknowledged = max(acknowledged, record.sequence)
+                    } else {
+                        lineRecords.append(record)
+                    }
+                } catch {
+                    let metadata: Logger.Metadata = [
+                        "file": "\(path)", "offset": "\(offset)", "ignored_bytes": "\(bytes.count - offset)",
+                        "error": "\(error)",
+                    ]
+                    if case .torn = error, index == earlier.fileNumbers.count - 1 {
+                        logger.warning("journal ends with a torn record from an interrupted write; ignored", metadata: metadata)
+                    } else {
+                        logger.error("journal record is damaged; ignoring the rest of this file", metadata: metadata)
+                    }
+                    break
+                }
+            }
+        }
+
+        // Lines up to `done` are acknowledged or already returned (a rewrite after a failed write
+        // repeats numbers); numbers only grow through the files, so one mark is enough.
+        var done = acknowledged
+        for record in lineRecords where record.lastSequence > done {
+            let skip = done >= record.sequence ? Int(done - record.sequence + 1) : 0
+            let body = skip > 0 ? dropLines(skip, from: record.body) : record.body
+            let count = record.lineCount - skip
+            let first = record.lastSequence - UInt64(count) + 1
+            done = record.lastSequence
+            if let last = earlier.batches.last, last.database == record.database, last.sequences.upperBound + 1 == first {
+                earlier.batches[earlier.batches.count - 1].lines.append(contentsOf: body)
+                earlier.batches[earlier.batches.count - 1].lineCount += count
+                earlier.batches[earlier.batches.count - 1].sequences = last.sequences.lowerBound...record.lastSequence
+            } else {
+                earlier.batches.append(JournalBatch(
+                    database: record.database, lines: body, lineCount: count, sequences: first...record.lastSequence))
+            }
+        }
+        earlier.highestSequence = max(earlier.highestSequence, acknowledged)
+        return earlier
+    }
+
+    private static func dropLines(_ count: Int, from body: [UInt8]) -> [UInt8] {
+        var seen = 0
+        for (index, byte) in body.enumerated() where byte == UInt8(ascii: "\n") {
+            seen += 1
+            if seen == count { return Array(body[(index + 1)...]) }
+        }
+        return []
+    }
+
+    private func startNewFile(_ out: inout Output) throws(SpoolError) {
+        let number = out.number + 1
+        let fd = try Self.createFile(directory: directory, number: number)
+        if out.fd >= 0 {
+            close(out.fd)
+            out.older.append((out.number, out.lastSequence))
+        }
+        logger.debug("journal rotated", metadata: ["file": "\(Self.path(directory, number))"])
+        out = Output(
+            fd: fd, number: number, size: 0, lastSequence: 0, older: out.older,
+            writtenAcknowledgement: out.writtenAcknowledgement)
+    }
+
+    private func deleteAcknowledgedFiles(_ out: inout Output, acknowledged: UInt64) {
+        var removed = false
+        out.older.removeAll { file in
+            guard file.lastSequence <= acknowledged else { return false }
+            let path = Self.path(directory, file.number)
+            do {
+                try SpoolFileIO.remove(path)
+                removed = true
+                logger.debug("journal file fully acknowledged; deleted", metadata: ["file": "\(path)"])
+            } catch {
+                // Harmless if it stays: its lines are all covered by an acknowledgement on disk.
+                logger.error("could not delete acknowledged journal file", metadata: ["file": "\(path)", "error": "\(error)"])
+            }
+            return true
+        }
+        if removed {
+            do {
+                try SpoolFileIO.syncDirectory(directory)
+            } catch {
+                logger.error("could not fsync journal directory", metadata: ["directory": "\(directory)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Creates a new, empty journal file and makes its directory entry durable.
+    private static func createFile(directory: String, number: UInt64) throws(SpoolError) -> Int32 {
+        let path = path(directory, number)
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0o640)
+        guard fd >= 0 else { throw .io(operation: "create journal", path: path, errno: errno) }
+        do {
+            try SpoolFileIO.syncDirectory(directory)
+        } catch {
+            close(fd)
+            throw error
+        }
+        return fd
+    }
+
+    private static func path(_ directory: String, _ number: UInt64) -> String {
+        let digits = String(number)
+        return directory + "/journal-" + String(repeating: "0", count: max(0, 20 - digits.count)) + digits + ".log"
+    }
+
+    private static func number(ofFile name: String) -> UInt64? {
+        guard name.hasPrefix("journal-"), name.hasSuffix(".log"),
+            let number = UInt64(name.dropFirst("journal-".count).dropLast(".log".count)),
+            path("", number) == "/" + name
+        else { return nil }
+        return number
+    }
+}
