@@ -43,10 +43,10 @@ public final class AuthService: Sendable {
         }
         let verified = try authorizer.authorize(message, record: entry.record, verifiedToken: entry.verifiedToken)
         if let verified, verified != entry.verifiedToken {
+            // Keep the entry's expiry: a verified token must not extend how long a record is trusted.
             cache.withLock { cache in
-                guard var current = cache.peek(key)?.value else { return }
-                current.verifiedToken = verified
-                cache.replaceValue(key, current)
+                guard let (current, expiresAt) = cache.peek(key), current.record == entry.record else { return }
+                cache.put(key, AuthCacheEntry(record: current.record, verifiedToken: verified), expiresAt: expiresAt)
             }
         }
     }
@@ -72,7 +72,7 @@ public final class AuthService: Sendable {
     }
 
     public var cacheStatistics: (hits: Int, misses: Int, size: Int, evictions: Int) {
-        cache.withLock { ($0.hits, $0.misses, $0.count, $0.evictions) }
+        cache.withLock { cache in (Int(cache.hits), Int(cache.misses), cache.count, Int(cache.evictions)) }
     }
 
     /// How many registry queries the cache let through, for tests and the stats line.
