@@ -46,6 +46,8 @@ final class MQTTSession: @unchecked Sendable {
     private var loopSilenceWarned = false
     private var loopPendingSubscriptions: [Int32: String] = [:]
     private var loopDisconnectReason: Int32 = 0
+    /// The broker's CONNACK refusal text, if the last attempt was refused.
+    private var loopRefusal: String?
 
     init(configuration: MQTTConfiguration, intake: IntakeQueue, metrics: MQTTMetrics, logger: Logger) throws {
         self.configuration = configuration
@@ -145,6 +147,7 @@ final class MQTTSession: @unchecked Sendable {
             var loopRC = MosquittoLibrary.success
             var loopErrno: Int32 = 0
             loopDisconnectReason = 0
+            loopRefusal = nil
             while !stopRequested {
                 loopRC = mosquitto_loop(handle, Self.pollMilliseconds, 1)
                 loopErrno = Glibc.errno
@@ -210,6 +213,8 @@ final class MQTTSession: @unchecked Sendable {
     }
 
     private func disconnectText(loopRC: Int32, errno loopErrno: Int32) -> String {
+        // After a refused CONNACK libmosquitto reports a generic error; the broker's reason says more.
+        if let loopRefusal { return "connection refused: \(loopRefusal)" }
         // A v5 broker's DISCONNECT reason codes are >= 0x80; smaller values are libmosquitto errors.
         if configuration.protocolVersion == .v5, loopDisconnectReason >= 0x80 {
             return String(cString: mosquitto_reason_string(loopDisconnectReason))
@@ -231,6 +236,7 @@ final class MQTTSession: @unchecked Sendable {
                 "host": "\(configuration.host)", "port": "\(configuration.port)",
                 "client_id": "\(configuration.clientID)", "reason": "\(reason)", "code": "\(rc)",
             ]
+            loopRefusal = reason
             if credentials.contains(rc) {
                 metadata["username"] = "\(configuration.username ?? "-")"
                 metadata["hint"] = "check MQTT_USERNAME / MQTT_PASSWORD and the broker's ACL"
