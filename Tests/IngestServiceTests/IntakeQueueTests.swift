@@ -69,6 +69,7 @@ final class IntakeQueueTests: XCTestCase {
         try await eventually("two puts done and the third blocked") { done.load(ordering: .relaxed) == 2 && queue.count == 2 }
         // The third put can only finish after room is made.
         XCTAssertEqual(done.load(ordering: .relaxed), 2)
+        XCTAssertEqual(queue.producerWaits, 1)
         let first = await queue.next(maxCount: 1)
         XCTAssertEqual(first?.map(seq), [0])
         try await eventually("blocked put released") { done.load(ordering: .relaxed) == 3 }

@@ -153,6 +153,7 @@ final class MQTTSourceTests: XCTestCase {
         }
         XCTAssertEqual(running.source.metrics.messagesReceived, 2 * perTopic)
         XCTAssertEqual(running.source.metrics.reconnects, 0)
+        XCTAssertGreaterThan(running.intake.producerWaits, 0, "the MQTT thread should have waited on the full intake")
     }
 
     func testKeepsRetryingWhileTheBrokerIsDownAndConnectsWhenItAppears() async throws {

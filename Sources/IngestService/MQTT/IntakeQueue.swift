@@ -44,6 +44,9 @@ public final class IntakeQueue: Sendable {
     /// Messages currently held.
     public var count: Int { state.withLock { $0.buffer.count } }
 
+    /// How many times `put` found the queue full and had to wait: backpressure reached the broker.
+    public var producerWaits: Int { state.withLock { $0.producerWaits } }
+
     /// True once `close()` has been called.
     public var isClosed: Bool { state.withLock { $0.closed } }
 
@@ -59,6 +62,7 @@ public final class IntakeQueue: Sendable {
         case .closed: return false
         case .full: break
         }
+        state.withLock { $0.producerWaits += 1 }
         gate.lock()
         defer { gate.unlock() }
         while true {
@@ -179,6 +183,7 @@ public final class IntakeQueue: Sendable {
         var consumer: CheckedContinuation<[InboundMessage]?, Never>?
         /// Set by a producer (holding the gate lock) that found the buffer full.
         var producerWaiting = false
+        var producerWaits = 0
 
         init(capacity: Int) { buffer = RingBuffer(capacity: capacity) }
     }
