@@ -1,0 +1,259 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Synchronization
+
+/// The bounded hand-over between the libmosquitto network thread (producer) and the pipeline (one
+/// consumer task).
+///
+/// - `put(_:)` runs on the MQTT thread and **blocks that thread** while the queue is full. A blocked
+///   network thread stops reading its socket, the TCP window closes, and the broker keeps the
+///   messages of our persistent session: backpressure reaches the broker and nothing is dropped.
+/// - `next(maxCount:)` is awaited by exactly one consumer task. It takes up to `maxCount` messages in
+///   one go (chunks amortise the lock and the suspension) and suspends, without holding a thread,
+///   while the queue is empty. After `close()` it returns what is left and then `nil`.
+///
+/// ## Design
+/// All queue state (ring buffer, `closed`, the parked consumer's continuation, `producerWaiting`)
+/// lives in one `Mutex`. The consumer parks by storing its continuation there; a producer that finds
+/// a parked consumer hands its message straight to it (the buffer is necessarily empty then).
+///
+/// A blocked producer cannot park on a `Mutex`, so it parks on a separate pthread mutex + condition
+/// variable (`ProducerGate`). The rule that rules out a lost wakeup: a producer takes the gate lock
+/// *before* it looks at the state and finds it full, sets `producerWaiting` inside that same state
+/// critical section, and keeps the gate lock until `pthread_cond_wait` atomically releases it.
+/// Whoever makes room (consumer) or closes the queue clears/reads that flag under the state mutex and
+/// then broadcasts *while holding the gate lock*. That lock cannot be taken between the producer's
+/// "full" check and its wait, so the broadcast either happens before the check (and the producer
+/// sees the room) or reaches the producer while it waits. Spurious wakeups just loop. The fast path
+/// (room available) never touches the gate.
+public final class IntakeQueue: Sendable {
+    /// Maximum number of messages held.
+    public let capacity: Int
+    private let state: Mutex<State>
+    private let gate = ProducerGate()
+
+    public init(capacity: Int = 10_000) {
+        precondition(capacity > 0, "IntakeQueue capacity must be positive")
+        self.capacity = capacity
+        self.state = Mutex(State(capacity: capacity))
+    }
+
+    /// Messages currently held.
+    public var count: Int { state.withLock { $0.buffer.count } }
+
+    /// How many times `put` found the queue full and had to wait: backpressure reached the broker.
+    public var producerWaits: Int { state.withLock { $0.producerWaits } }
+
+    /// True once `close()` has been called.
+    public var isClosed: Bool { state.withLock { $0.closed } }
+
+    /// Appends a message, blocking the calling thread while the queue is full.
+    ///
+    /// Call it from a thread of your own (the MQTT network thread), never from a task on Swift's
+    /// cooperative pool. Returns `false` if the queue was closed, in which case the message was
+    /// **not** taken.
+    @discardableResult
+    public func put(_ message: InboundMessage) -> Bool {
+        switch tryPut(message, registerWaiter: false) {
+        case .accepted: return true
+        case .closed: return false
+        case .full: break
+        }
+        state.withLock { $0.producerWaits += 1 }
+        gate.lock()
+        defer { gate.unlock() }
+        while true {
+            switch tryPut(message, registerWaiter: true) {
+            case .accepted: return true
+            case .closed: return false
+            case .full: gate.wait()
+            }
+        }
+    }
+
+    /// Up to `maxCount` messages in arrival order, suspending while the queue is empty.
+    ///
+    /// Returns `nil` once the queue is closed and drained. Returns an empty array only if the calling
+    /// task is cancelled while waiting (the caller should check for cancellation). Only one task may
+    /// wait at a time.
+    public func next(maxCount: Int) async -> [InboundMessage]? {
+        precondition(maxCount > 0, "maxCount must be positive")
+        // Fast path: something is there (or the queue is finished); no continuation needed.
+        switch take(maxCount: maxCount) {
+        case .items(let items): return items
+        case .finished: return nil
+        case .empty: break
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<[InboundMessage]?, Never>) in
+                let outcome = state.withLock { s -> Outcome in
+                    if !s.buffer.isEmpty {
+                        let wake = s.producerWaiting
+                        s.producerWaiting = false
+                        return .items(s.buffer.removeFirst(upTo: maxCount), wakeProducers: wake)
+                    }
+                    if s.closed { return .finished }
+                    // Checked under the lock: the cancellation handler runs after the flag is set and
+                    // takes the same lock, so it either sees the stored continuation or we see the flag.
+                    if Task.isCancelled { return .cancelled }
+                    precondition(s.consumer == nil, "IntakeQueue supports exactly one consumer")
+                    s.consumer = continuation
+                    return .parked
+                }
+                switch outcome {
+                case .items(let items, let wake):
+                    if wake { gate.broadcast() }
+                    continuation.resume(returning: items)
+                case .finished: continuation.resume(returning: nil)
+                case .cancelled: continuation.resume(returning: [])
+                case .parked: break
+                }
+            }
+        } onCancel: {
+            let parked = state.withLock { s -> CheckedContinuation<[InboundMessage]?, Never>? in
+                defer { s.consumer = nil }
+                return s.consumer
+            }
+            parked?.resume(returning: [])
+        }
+    }
+
+    /// Closes the queue: a parked consumer gets `nil` (the buffer is empty when it is parked), later
+    /// `next` calls drain what is left and then return `nil`, blocked and later `put` calls return
+    /// `false`. Idempotent.
+    public func close() {
+        let parked = state.withLock { s -> CheckedContinuation<[InboundMessage]?, Never>? in
+            s.closed = true
+            s.producerWaiting = false
+            defer { s.consumer = nil }
+            return s.consumer
+        }
+        parked?.resume(returning: nil)
+        gate.broadcast()
+    }
+
+    // MARK: - Internals
+
+    private enum PutResult { case accepted, full, closed }
+    private enum TakeResult { case items([InboundMessage]), empty, finished }
+    private enum Outcome {
+        case items([InboundMessage], wakeProducers: Bool)
+        case finished, cancelled, parked
+    }
+
+    private func tryPut(_ message: InboundMessage, registerWaiter: Bool) -> PutResult {
+        let (result, consumer) = state.withLock { s -> (PutResult, CheckedContinuation<[InboundMessage]?, Never>?) in
+            if s.closed { return (.closed, nil) }
+            if let consumer = s.consumer {
+                // A parked consumer means the buffer is empty: hand the message over directly.
+                s.consumer = nil
+                return (.accepted, consumer)
+            }
+            if s.buffer.count < capacity {
+                s.buffer.append(message)
+                return (.accepted, nil)
+            }
+            if registerWaiter { s.producerWaiting = true }
+            return (.full, nil)
+        }
+        consumer?.resume(returning: [message])
+        return result
+    }
+
+    private func take(maxCount: Int) -> TakeResult {
+        let (result, wake) = state.withLock { s -> (TakeResult, Bool) in
+            if !s.buffer.isEmpty {
+                let wake = s.producerWaiting
+                s.producerWaiting = false
+                return (.items(s.buffer.removeFirst(upTo: maxCount)), wake)
+            }
+            return (s.closed ? .finished : .empty, false)
+        }
+        if wake { gate.broadcast() }
+        return result
+    }
+
+    private struct State: ~Copyable {
+        var buffer: RingBuffer
+        var closed = false
+        /// The one consumer, parked while the buffer is empty.
+        var consumer: CheckedContinuation<[InboundMessage]?, Never>?
+        /// Set by a producer (holding the gate lock) that found the buffer full.
+        var producerWaiting = false
+        var producerWaits = 0
+
+        init(capacity: Int) { buffer = RingBuffer(capacity: capacity) }
+    }
+}
+
+/// Fixed-capacity FIFO of messages.
+private struct RingBuffer {
+    private var storage: [InboundMessage?]
+    private var head = 0
+    private(set) var count = 0
+
+    init(capacity: Int) { storage = Array(repeating: nil, count: capacity) }
+
+    var isEmpty: Bool { count == 0 }
+
+    mutating func append(_ message: InboundMessage) {
+        precondition(count < storage.count, "ring buffer overflow")
+        var index = head + count
+        if index >= storage.count { index -= storage.count }
+        storage[index] = message
+        count += 1
+    }
+
+    mutating func removeFirst(upTo maxCount: Int) -> [InboundMessage] {
+        let n = Swift.min(maxCount, count)
+        var result: [InboundMessage] = []
+        result.reserveCapacity(n)
+        for _ in 0..<n {
+            result.append(storage[head].take()!)
+            head += 1
+            if head == storage.count { head = 0 }
+        }
+        count -= n
+        return result
+    }
+}
+
+/// A pthread mutex + condition variable where blocked producers park. `@unchecked Sendable`: the
+/// pthread objects are thread-safe by contract and live at stable heap addresses for the lifetime of
+/// the object; the pointers themselves are never reassigned.
+private final class ProducerGate: @unchecked Sendable {
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private let condition: UnsafeMutablePointer<pthread_cond_t>
+
+    init() {
+        mutex = .allocate(capacity: 1)
+        mutex.initialize(to: pthread_mutex_t())
+        precondition(pthread_mutex_init(mutex, nil) == 0)
+        condition = .allocate(capacity: 1)
+        condition.initialize(to: pthread_cond_t())
+        precondition(pthread_cond_init(condition, nil) == 0)
+    }
+
+    deinit {
+        pthread_cond_destroy(condition)
+        pthread_mutex_destroy(mutex)
+        condition.deallocate()
+        mutex.deallocate()
+    }
+
+    func lock() { precondition(pthread_mutex_lock(mutex) == 0) }
+    func unlock() { precondition(pthread_mutex_unlock(mutex) == 0) }
+    /// Caller holds the lock.
+    func wait() { precondition(pthread_cond_wait(condition, mutex) == 0) }
+
+    /// Wakes every parked producer. Takes the lock so the wakeup cannot fall between a producer's
+    /// "full" check and its wait.
+    func broadcast() {
+        lock()
+        pthread_cond_broadcast(condition)
+        unlock()
+    }
+}

@@ -1,0 +1,28 @@
+import Synchronization
+
+/// Live counters of the MQTT intake, read by the stats line and health checks. Written only by the
+/// MQTT network thread; readable from anywhere.
+public final class MQTTMetrics: Sendable {
+    private let connectedFlag = Atomic<Int>(0)
+    private let received = Atomic<Int>(0)
+    private let reconnectCount = Atomic<Int>(0)
+    private let lastMessage = Atomic<Int64>(0)
+
+    public init() {}
+
+    /// 1 while a CONNACK-accepted connection is up, else 0.
+    public var connected: Int { connectedFlag.load(ordering: .relaxed) }
+    /// Messages delivered by the broker since start (every message, before any validation).
+    public var messagesReceived: Int { received.load(ordering: .relaxed) }
+    /// Successful connections after the first one.
+    public var reconnects: Int { reconnectCount.load(ordering: .relaxed) }
+    /// Wall-clock ns since the epoch of the last message received, 0 if none yet.
+    public var lastMessageAtNanos: Int64 { lastMessage.load(ordering: .relaxed) }
+
+    func setConnected(_ up: Bool) { connectedFlag.store(up ? 1 : 0, ordering: .relaxed) }
+    func recordMessage(at nanos: Int64) {
+        received.add(1, ordering: .relaxed)
+        lastMessage.store(nanos, ordering: .relaxed)
+    }
+    func recordReconnect() { reconnectCount.add(1, ordering: .relaxed) }
+}

@@ -1,0 +1,345 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CMosquitto
+import Logging
+import Synchronization
+
+/// One libmosquitto client handle and the network loop that drives it on a thread of its own.
+///
+/// ## Threading
+/// `runLoop()` runs on a dedicated thread (see `MQTTSource`). Every libmosquitto call on the handle
+/// and every callback happens on that thread, so the handle is used single-threaded, as
+/// libmosquitto expects without `mosquitto_threaded_set`. The mutable `loop…` state below is
+/// confined to that thread too; `init` runs before the thread starts and `close()` after it has
+/// finished (the thread's end is published through `CompletionSignal`'s mutex), which is why the
+/// class can be `@unchecked Sendable`. What other threads touch is Sendable on its own: the stop
+/// flag (`Atomic`), `IntakeQueue`, `MQTTMetrics` and the `Logger`.
+///
+/// ## Why our own loop instead of `mosquitto_loop_start` / `mosquitto_loop_forever`
+/// - Backoff with jitter: `mosquitto_reconnect_delay_set` has none.
+/// - MQTT 5 session expiry: `mosquitto_reconnect` sends CONNECT *without* the properties given to
+///   `mosquitto_connect_bind_v5`, so a reconnect would silently turn our persistent session into one
+///   that ends at the next disconnect. We call `mosquitto_connect_bind_v5` with the properties on
+///   every attempt.
+/// - Stop, heartbeat and logging checks run between `mosquitto_loop` calls, on the same thread, with
+///   no locking against libmosquitto internals.
+final class MQTTSession: @unchecked Sendable {
+    let configuration: MQTTConfiguration
+    let intake: IntakeQueue
+    let metrics: MQTTMetrics
+    let logger: Logger
+
+    /// Longest time `mosquitto_loop` waits for network activity: bounds how quickly a stop request
+    /// and the heartbeat check are noticed.
+    private static let pollMilliseconds: Int32 = 100
+
+    private let stopFlag = Atomic<Bool>(false)
+
+    // Loop-thread confined (see the type's documentation).
+    private var handle: OpaquePointer?
+    private var connectProperties: OpaquePointer?
+    private var loopBackoff: ReconnectBackoff
+    private var loopConnections = 0
+    private var loopSessionUp = false
+    private var loopLastActivity: UInt64 = 0
+    private var loopSilenceWarned = false
+    private var loopPendingSubscriptions: [Int32: String] = [:]
+    private var loopDisconnectReason: Int32 = 0
+    /// The broker's CONNACK refusal text, if the last attempt was refused.
+    private var loopRefusal: String?
+
+    init(configuration: MQTTConfiguration, intake: IntakeQueue, metrics: MQTTMetrics, logger: Logger) throws {
+        self.configuration = configuration
+        self.intake = intake
+        self.metrics = metrics
+        self.logger = logger
+        self.loopBackoff = ReconnectBackoff(minimum: configuration.reconnectDelayMin, maximum: configuration.reconnectDelayMax)
+
+        MosquittoLibrary.ensureInitialised()
+        guard let handle = mosquitto_new(configuration.clientID, configuration.cleanSession, nil) else {
+            throw MQTTSourceError.setupFailed("mosquitto_new: \(String(cString: strerror(Glibc.errno)))")
+        }
+        self.handle = handle
+        mosquitto_user_data_set(handle, Unmanaged.passUnretained(self).toOpaque())
+
+        let version = configuration.protocolVersion == .v5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311
+        try check(mosquitto_int_option(handle, MOSQ_OPT_PROTOCOL_VERSION, version), "set protocol version")
+
+        if let username = configuration.username {
+            try check(mosquitto_username_pw_set(handle, username, configuration.password), "set username and password")
+        }
+        if let tls = configuration.tls {
+            try check(mosquitto_tls_set(handle, tls.caFile, nil, tls.certFile, tls.keyFile, nil),
+                      "set TLS files (ca=\(tls.caFile ?? "-") cert=\(tls.certFile ?? "-") key=\(tls.keyFile ?? "-"))")
+            if tls.insecure {
+                try check(mosquitto_tls_insecure_set(handle, true), "disable TLS host name check")
+            }
+        }
+
+        if configuration.protocolVersion == .v5 && !configuration.cleanSession {
+            // Without a Session Expiry Interval an MQTT 5 session ends when the connection does, and
+            // the broker would drop everything published while ingestd is down.
+            try check(mosquitto_property_add_int32(&connectProperties,
+                                                   Int32(MQTT_PROP_SESSION_EXPIRY_INTERVAL.rawValue),
+                                                   configuration.sessionExpirySeconds),
+                      "add session expiry property")
+        }
+
+        mosquitto_connect_v5_callback_set(handle) { _, userdata, rc, flags, _ in
+            guard let userdata else { return }
+            Unmanaged<MQTTSession>.fromOpaque(userdata).takeUnretainedValue().onConnect(rc: rc, flags: flags)
+        }
+        mosquitto_disconnect_v5_callback_set(handle) { _, userdata, rc, _ in
+            guard let userdata else { return }
+            Unmanaged<MQTTSession>.fromOpaque(userdata).takeUnretainedValue().onDisconnect(rc: rc)
+        }
+        mosquitto_subscribe_v5_callback_set(handle) { _, userdata, mid, count, granted, _ in
+            guard let userdata else { return }
+            let grantedQoS = (granted != nil && count > 0) ? Array(UnsafeBufferPointer(start: granted, count: Int(count))) : []
+            Unmanaged<MQTTSession>.fromOpaque(userdata).takeUnretainedValue().onSubscribe(mid: mid, granted: grantedQoS)
+        }
+        mosquitto_message_callback_set(handle) { _, userdata, message in
+            guard let userdata, let message else { return }
+            Unmanaged<MQTTSession>.fromOpaque(userdata).takeUnretainedValue().onMessage(message.pointee)
+        }
+    }
+
+    deinit { close() }
+
+    /// Frees the handle. Call only after `runLoop()` has returned (or if it never ran).
+    func close() {
+        if let handle {
+            mosquitto_destroy(handle)
+            self.handle = nil
+        }
+        if connectProperties != nil { mosquitto_property_free_all(&connectProperties) }
+    }
+
+    /// Asks the loop to disconnect cleanly and return. Safe from any thread.
+    func requestStop() { stopFlag.store(true, ordering: .releasing) }
+
+    private var stopRequested: Bool { stopFlag.load(ordering: .acquiring) }
+
+    // MARK: - The loop (its own thread)
+
+    /// Connects, reconnects with backoff forever, and returns after a stop request once the
+    /// connection is cleanly closed.
+    func runLoop() {
+        guard let handle else { return }
+        var attempt = 0
+        while !stopRequested {
+            attempt += 1
+            let rc = mosquitto_connect_bind_v5(handle, configuration.host, Int32(configuration.port),
+                                               Int32(configuration.keepAliveSeconds), nil, connectProperties)
+            let savedErrno = Glibc.errno
+            if rc != MosquittoLibrary.success {
+                let delay = loopBackoff.nextDelay()
+                logger.warning("mqtt connect failed", metadata: [
+                    "host": "\(configuration.host)", "port": "\(configuration.port)",
+                    "error": "\(MosquittoLibrary.describe(rc, errno: savedErrno))",
+                    "attempt": "\(attempt)", "retry_in_s": "\(formatSeconds(delay))",
+                ])
+                sleepUnlessStopped(delay)
+                continue
+            }
+            // TCP is up and CONNECT is on its way; CONNACK, messages and errors arrive via callbacks.
+            var loopRC = MosquittoLibrary.success
+            var loopErrno: Int32 = 0
+            loopDisconnectReason = 0
+            loopRefusal = nil
+            while !stopRequested {
+                loopRC = mosquitto_loop(handle, Self.pollMilliseconds, 1)
+                loopErrno = Glibc.errno
+                if loopRC != MosquittoLibrary.success { break }
+                checkHeartbeat()
+            }
+            if stopRequested {
+                if loopRC == MosquittoLibrary.success { disconnectCleanly(handle) }
+                break
+            }
+            markDown()
+            let delay = loopBackoff.nextDelay()
+            logger.warning("mqtt disconnected", metadata: [
+                "host": "\(configuration.host)", "port": "\(configuration.port)",
+                "reason": "\(disconnectText(loopRC: loopRC, errno: loopErrno))",
+                "retry_in_s": "\(formatSeconds(delay))",
+            ])
+            attempt = 0
+            sleepUnlessStopped(delay)
+        }
+        markDown()
+    }
+
+    /// Sends DISCONNECT (reason 0, "normal disconnection") so the broker keeps the persistent session
+    /// (and its Session Expiry Interval) and does not publish a will. libmosquitto writes it at once
+    /// (not in a callback, not threaded) and closes the socket; the bounded loop below only flushes
+    /// anything still queued.
+    private func disconnectCleanly(_ handle: OpaquePointer) {
+        let rc = mosquitto_disconnect_v5(handle, 0, nil)
+        if rc == MosquittoLibrary.success {
+            var spins = 0
+            while spins < 50, mosquitto_loop(handle, Self.pollMilliseconds, 1) == MosquittoLibrary.success { spins += 1 }
+        } else {
+            logger.warning("mqtt disconnect failed", metadata: ["error": "\(MosquittoLibrary.describe(rc, errno: Glibc.errno))"])
+        }
+    }
+
+    private func markDown() {
+        loopSessionUp = false
+        metrics.setConnected(false)
+    }
+
+    private func sleepUnlessStopped(_ delay: Duration) {
+        let deadline = monotonicNanos() + UInt64(max(0, delay.seconds) * 1e9)
+        while !stopRequested {
+            let now = monotonicNanos()
+            if now >= deadline { return }
+            let slice = min(deadline - now, 100_000_000)
+            var request = timespec(tv_sec: 0, tv_nsec: Int(slice))
+            _ = nanosleep(&request, nil)
+        }
+    }
+
+    private func checkHeartbeat() {
+        guard loopSessionUp, !loopSilenceWarned else { return }
+        let silent = Double(monotonicNanos() &- loopLastActivity) / 1e9
+        if silent >= configuration.heartbeatTimeoutSeconds {
+            loopSilenceWarned = true
+            logger.warning("mqtt no messages", metadata: [
+                "silent_s": "\(Int(silent))", "topics": "\(configuration.subscriptionFilters.joined(separator: ","))",
+            ])
+        }
+    }
+
+    private func disconnectText(loopRC: Int32, errno loopErrno: Int32) -> String {
+        // After a refused CONNACK libmosquitto reports a generic error; the broker's reason says more.
+        if let loopRefusal { return "connection refused: \(loopRefusal)" }
+        // A v5 broker's DISCONNECT reason codes are >= 0x80; smaller values are libmosquitto errors.
+        if configuration.protocolVersion == .v5, loopDisconnectReason >= 0x80 {
+            return String(cString: mosquitto_reason_string(loopDisconnectReason))
+        }
+        return MosquittoLibrary.describe(loopRC, errno: loopErrno)
+    }
+
+    // MARK: - Callbacks (the loop thread, inside mosquitto_loop)
+
+    private func onConnect(rc: Int32, flags: Int32) {
+        guard rc == 0 else {
+            let reason = configuration.protocolVersion == .v5
+                ? String(cString: mosquitto_reason_string(rc))
+                : String(cString: mosquitto_connack_string(rc))
+            let credentials: Set<Int32> = configuration.protocolVersion == .v5
+                ? [Int32(MQTT_RC_BAD_USERNAME_OR_PASSWORD.rawValue), Int32(MQTT_RC_NOT_AUTHORIZED.rawValue)]
+                : [4, 5]  // MQTT 3.1.1 CONNACK: bad user name or password, not authorised
+            var metadata: Logger.Metadata = [
+                "host": "\(configuration.host)", "port": "\(configuration.port)",
+                "client_id": "\(configuration.clientID)", "reason": "\(reason)", "code": "\(rc)",
+            ]
+            loopRefusal = reason
+            if credentials.contains(rc) {
+                metadata["username"] = "\(configuration.username ?? "-")"
+                metadata["hint"] = "check MQTT_USERNAME / MQTT_PASSWORD and the broker's ACL"
+                logger.error("mqtt connection refused: bad credentials or not authorised", metadata: metadata)
+            } else {
+                logger.error("mqtt connection refused", metadata: metadata)
+            }
+            return
+        }
+        loopConnections += 1
+        if loopConnections > 1 { metrics.recordReconnect() }
+        loopSessionUp = true
+        loopBackoff.reset()
+        loopLastActivity = monotonicNanos()
+        loopSilenceWarned = false
+        metrics.setConnected(true)
+        let sessionPresent = (flags & 1) != 0
+        logger.info("mqtt connected", metadata: [
+            "host": "\(configuration.host)", "port": "\(configuration.port)",
+            "client_id": "\(configuration.clientID)", "session_present": "\(sessionPresent)",
+            "protocol": "\(configuration.protocolVersion.rawValue)", "clean_session": "\(configuration.cleanSession)",
+        ])
+        if !configuration.cleanSession && !sessionPresent && loopConnections > 1 {
+            logger.warning("mqtt session lost at broker: messages published while disconnected may be missing", metadata: [
+                "client_id": "\(configuration.clientID)",
+            ])
+        }
+        // Subscribe after every connect, even when the broker kept the session: harmless, and it
+        // covers a broker that lost the session or changed topics in the configuration.
+        guard let handle else { return }
+        loopPendingSubscriptions = [:]
+        for filter in configuration.subscriptionFilters {
+            var mid: Int32 = 0
+            let rc = mosquitto_subscribe(handle, &mid, filter, Int32(configuration.qos))
+            if rc == MosquittoLibrary.success {
+                loopPendingSubscriptions[mid] = filter
+            } else {
+                logger.error("mqtt subscribe failed", metadata: [
+                    "topic": "\(filter)", "error": "\(MosquittoLibrary.describe(rc, errno: Glibc.errno))",
+                ])
+            }
+        }
+    }
+
+    private func onSubscribe(mid: Int32, granted: [Int32]) {
+        let filter = loopPendingSubscriptions.removeValue(forKey: mid) ?? "?"
+        for qos in granted {
+            if qos >= 0x80 {
+                logger.error("mqtt subscription refused", metadata: [
+                    "topic": "\(filter)", "reason": "\(String(cString: mosquitto_reason_string(qos)))",
+                ])
+            } else {
+                logger.info("mqtt subscribed", metadata: ["topic": "\(filter)", "qos": "\(qos)"])
+            }
+        }
+    }
+
+    private func onDisconnect(rc: Int32) {
+        loopDisconnectReason = rc
+        loopSessionUp = false
+        metrics.setConnected(false)
+    }
+
+    /// libmosquitto 2.0 has already sent the PUBACK for a QoS 1 message when this runs (checked on
+    /// 2.0.11), so the message is ours now: it must reach the intake. `put` blocks while the intake
+    /// is full; that stalls this thread and with it the socket: TCP backpressure to the broker.
+    private func onMessage(_ message: mosquitto_message) {
+        let topic = message.topic.map { String(cString: $0) } ?? ""
+        let length = Int(message.payloadlen)
+        let payload: [UInt8] = (length > 0 && message.payload != nil)
+            ? Array(UnsafeRawBufferPointer(start: message.payload, count: length))
+            : []
+        let now = wallClockNanos()
+        metrics.recordMessage(at: now)
+        loopLastActivity = monotonicNanos()
+        loopSilenceWarned = false
+        if !intake.put(InboundMessage(topic: topic, payload: payload, receivedAtNanos: now)) {
+            logger.error("mqtt message not taken: intake closed", metadata: [
+                "topic": "\(topic)", "bytes": "\(length)",
+            ])
+        }
+    }
+
+    private func check(_ rc: Int32, _ what: String) throws {
+        guard rc == MosquittoLibrary.success else {
+            throw MQTTSourceError.setupFailed("\(what): \(MosquittoLibrary.describe(rc, errno: Glibc.errno))")
+        }
+    }
+}
+
+func monotonicNanos() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
+func wallClockNanos() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+}
+
+private func formatSeconds(_ d: Duration) -> String {
+    let s = d.seconds
+    return String(Double(Int(s * 10)) / 10)
+}

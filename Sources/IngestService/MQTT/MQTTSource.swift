@@ -1,0 +1,101 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The MQTT intake: a ServiceLifecycle `Service` that keeps a libmosquitto connection up and copies
+/// every message into an `IntakeQueue`.
+///
+/// ## Loop
+/// The network loop runs on a `Thread` of its own (`mqtt-loop`) calling `mosquitto_loop`, never on
+/// Swift's cooperative pool (2 threads here): the loop blocks in `select` and, on purpose, in
+/// `IntakeQueue.put` when the intake is full. See `MQTTSession` for why it is our own loop rather than
+/// `mosquitto_loop_start`.
+///
+/// ## Shutdown
+/// On graceful shutdown `run()` sets a stop flag. Within one poll interval (100 ms) the loop thread
+/// sends DISCONNECT (normal disconnection, so the broker keeps the persistent session and everything
+/// not yet delivered), closes the socket and exits; `run()` awaits that (without blocking a thread),
+/// frees the handle, and only then closes the intake, so every message already acknowledged to the
+/// broker is in the intake before the consumer can see `nil`.
+///
+/// Deadlock freedom: if the loop thread is blocked in `put` on a full intake when shutdown starts,
+/// it is released as the consumer keeps draining. **The consumer must keep calling `next` until it
+/// returns `nil`.** With ServiceLifecycle that holds when the consumer's service is listed *before*
+/// this one (services stop in reverse order, so the consumer still runs while the intake stops).
+/// If `run()` is *cancelled* instead (a group tearing down after a failure, or the graceful period
+/// running out) the consumer may be gone: then the intake is closed at once, a blocked `put` returns
+/// false (that message is logged as not taken), and the loop thread can always finish. Losing the
+/// in-memory intake on cancellation is the same as a crash with `DURABILITY=memory`.
+///
+/// ## Delivery
+/// libmosquitto 2.0 sends the QoS 1 PUBACK before the message callback runs, so messages in the
+/// intake are already acknowledged: a crash loses at most the intake's content (bounded by its
+/// capacity). QoS 1 can deliver duplicates after a reconnect; the writer's explicit timestamps make
+/// them overwrite themselves in InfluxDB.
+public final class MQTTSource: Service, Sendable {
+    public let configuration: MQTTConfiguration
+    public let intake: IntakeQueue
+    public let metrics = MQTTMetrics()
+    private let logger: Logger
+    private let started = Atomic<Bool>(false)
+
+    public init(configuration: MQTTConfiguration, intake: IntakeQueue, logger: Logger) {
+        self.configuration = configuration
+        self.intake = intake
+        self.logger = logger
+    }
+
+    /// Runs until graceful shutdown (or cancellation), then disconnects cleanly, closes the intake
+    /// and returns. Connection failures are retried forever; only an unusable configuration throws
+    /// (and closes the intake too, so the consumer ends). May be called once per instance.
+    public func run() async throws {
+        guard !started.exchange(true, ordering: .relaxed) else { throw MQTTSourceError.alreadyRunning }
+        let problems = configuration.problems()
+        guard problems.isEmpty else {
+            intake.close()
+            throw MQTTSourceError.invalidConfiguration(problems)
+        }
+        let session: MQTTSession
+        do {
+            session = try MQTTSession(configuration: configuration, intake: intake, metrics: metrics, logger: logger)
+        } catch {
+            intake.close()
+            throw error
+        }
+        logger.info("mqtt starting", metadata: [
+            "host": "\(configuration.host)", "port": "\(configuration.port)",
+            "topics": "\(configuration.subscriptionFilters.joined(separator: ","))",
+            "qos": "\(configuration.qos)", "client_id": "\(configuration.clientID)",
+            "protocol": "\(configuration.protocolVersion.rawValue)", "clean_session": "\(configuration.cleanSession)",
+            "tls": "\(configuration.tls != nil)", "username": "\(configuration.username ?? "-")",
+            "intake_capacity": "\(intake.capacity)", "libmosquitto": "\(MosquittoLibrary.version)",
+        ])
+
+        let finished = CompletionSignal()
+        let thread = Thread {
+            session.runLoop()
+            finished.fire()
+        }
+        thread.name = "mqtt-loop"
+        thread.start()
+
+        let intake = self.intake
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await finished.wait()
+            } onGracefulShutdown: {
+                session.requestStop()
+            }
+        } onCancel: {
+            session.requestStop()
+            intake.close()
+        }
+        session.close()
+        intake.close()
+        logger.info("mqtt stopped", metadata: [
+            "received": "\(metrics.messagesReceived)", "reconnects": "\(metrics.reconnects)",
+            "intake_pending": "\(intake.count)",
+        ])
+    }
+}

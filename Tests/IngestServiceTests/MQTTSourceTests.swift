@@ -1,0 +1,263 @@
+import Foundation
+import Synchronization
+import TestSupport
+import XCTest
+@testable import IngestService
+
+/// MQTTSource against a real mosquitto broker, messages published with the real mosquitto_pub.
+final class MQTTSourceTests: XCTestCase {
+    private var brokers: [MosquittoServer] = []
+
+    override func tearDown() async throws {
+        for broker in brokers { await broker.remove() }
+        brokers = []
+    }
+
+    private func startBroker() async throws -> MosquittoServer {
+        let broker = try await MosquittoServer.start()
+        brokers.append(broker)
+        return broker
+    }
+
+    func testReceivesMessagesIntactFromSeveralTopicsOfACommaList() async throws {
+        let broker = try await startBroker()
+        let topics = MQTTConfiguration.topics(fromCommaSeparated: " tenant/+/device/+/+ ,alerts/#,, ")
+        XCTAssertEqual(topics, ["tenant/+/device/+/+", "alerts/#"])
+        let running = RunningSource(testConfiguration(broker, topics: topics))
+        try await running.waitUntilSubscribed()
+
+        let before = wallClockNanos()
+        let json = #"{"version":"1","ts":"2026-02-09T09:15:23.045Z","site_id":"s1","metrics":{"temp_c":21.5}}"#
+        let binary: [UInt8] = [0x00, 0x01, 0xFF, 0xFE, 0x0A, 0x0D, 0x00, 0x80, 0x7F]
+        try await broker.publish(topic: "tenant/t1/device/d1/telemetry", payload: json)
+        try await broker.publish(topic: "not/subscribed", payload: "ignored")
+        try await broker.publish(topic: "alerts/site/9", payload: binary)
+        try await broker.publish(topic: "tenant/t2/device/d-é/heartbeat", payload: "")
+        try await running.waitForMessages(3)
+        let after = wallClockNanos()
+        try await running.stop()
+
+        let got = running.received.all
+        XCTAssertEqual(got.count, 3, "got \(got.map(\.topic))")
+        let byTopic = Dictionary(grouping: got, by: \.topic)
+        XCTAssertEqual(byTopic["tenant/t1/device/d1/telemetry"]?.first?.payload, Array(json.utf8))
+        XCTAssertEqual(byTopic["alerts/site/9"]?.first?.payload, binary)
+        XCTAssertEqual(byTopic["tenant/t2/device/d-é/heartbeat"]?.first?.payload, [])
+        XCTAssertNil(byTopic["not/subscribed"])
+        for m in got { XCTAssertTrue((before...after).contains(m.receivedAtNanos), "receivedAtNanos \(m.receivedAtNanos) outside the test window") }
+        XCTAssertEqual(running.source.metrics.messagesReceived, 3)
+        XCTAssertGreaterThan(running.source.metrics.lastMessageAtNanos, before)
+        XCTAssertEqual(running.source.metrics.connected, 0, "disconnected after stop")
+
+        let connected = try XCTUnwrap(running.logs.with("mqtt connected").first)
+        XCTAssertEqual(connected.metadata["host"], broker.host)
+        XCTAssertEqual(connected.metadata["port"], "\(broker.port)")
+        XCTAssertEqual(connected.metadata["session_present"], "false")
+        XCTAssertNotNil(connected.metadata["client_id"])
+        XCTAssertEqual(running.logs.with("mqtt stopped").first?.metadata["received"], "3")
+        XCTAssertTrue(running.intake.isClosed)
+    }
+
+    func testPersistentSessionKeepsMessagesWhileStoppedMQTT5() async throws {
+        try await checkPersistentSession(.v5)
+    }
+
+    func testPersistentSessionKeepsMessagesWhileStoppedMQTT311() async throws {
+        try await checkPersistentSession(.v311)
+    }
+
+    private func checkPersistentSession(_ version: MQTTProtocolVersion) async throws {
+        let broker = try await startBroker()
+        let configuration = testConfiguration(broker, protocolVersion: version)
+        let first = RunningSource(configuration)
+        try await first.waitUntilSubscribed()
+        try await first.stop()
+        XCTAssertEqual(first.logs.count("mqtt stopped"), 1)
+
+        let topic = "tenant/t1/device/d1/telemetry"
+        let lines = (0..<50).map { "m\($0)" }
+        try await broker.publish(topic: topic, lines: lines, qos: 1)
+
+        let second = RunningSource(configuration)
+        try await second.waitForMessages(50)
+        try await second.waitUntilSubscribed()
+        try await second.stop()
+        XCTAssertEqual(second.received.payloads(topic: topic), lines, "every message published while down, once, in order")
+        XCTAssertEqual(second.logs.with("mqtt connected").first?.metadata["session_present"], "true")
+    }
+
+    /// The negative control for the MQTT 5 session expiry: with an expiry of 0 the broker ends the
+    /// session at disconnect, and what was published meanwhile is gone. This is what a plain
+    /// `mosquitto_reconnect` (which drops the CONNECT properties) would do to us.
+    func testMQTT5SessionWithoutExpiryLosesMessagesWhileStopped() async throws {
+        let broker = try await startBroker()
+        var configuration = testConfiguration(broker, protocolVersion: .v5)
+        configuration.sessionExpirySeconds = 0
+        let first = RunningSource(configuration)
+        try await first.waitUntilSubscribed()
+        try await first.stop()
+
+        let topic = "tenant/t1/device/d1/telemetry"
+        try await broker.publish(topic: topic, lines: ["lost-1", "lost-2"], qos: 1)
+
+        let second = RunningSource(configuration)
+        try await second.waitUntilSubscribed()
+        try await broker.publish(topic: topic, payload: "marker")
+        try await second.waitForMessages(1)
+        try await second.stop()
+        XCTAssertEqual(second.received.payloads(topic: topic), ["marker"])
+        XCTAssertEqual(second.logs.with("mqtt connected").first?.metadata["session_present"], "false")
+    }
+
+    func testReconnectsAfterBrokerRestartAndReceivesNewMessages() async throws {
+        let broker = try await startBroker()
+        let running = RunningSource(testConfiguration(broker))
+        try await running.waitUntilSubscribed()
+        let topic = "tenant/t1/device/d1/telemetry"
+        try await broker.publish(topic: topic, payload: "before")
+        try await running.waitForMessages(1)
+
+        try await broker.restart()
+        try await eventually("reconnected", timeout: 90) {
+            running.source.metrics.reconnects >= 1 && running.source.metrics.connected == 1
+        }
+        try await running.waitUntilSubscribed(times: 2)
+        try await broker.publish(topic: topic, lines: ["after-1", "after-2", "after-3"])
+        try await running.waitForMessages(4)
+        try await running.stop()
+
+        XCTAssertEqual(running.received.payloads(topic: topic), ["before", "after-1", "after-2", "after-3"])
+        XCTAssertGreaterThanOrEqual(running.logs.count("mqtt disconnected"), 1)
+        XCTAssertEqual(running.logs.with("mqtt connected").last?.metadata["session_present"], "true",
+                       "the broker restored our session from its persistence file")
+    }
+
+    /// A 10-message intake and a slow consumer: the MQTT thread blocks in `put`, the broker holds the
+    /// rest, and every message still arrives exactly once, in order per topic.
+    func testBackpressureWithATinyIntakeDeliversEverythingOnceInOrder() async throws {
+        let broker = try await startBroker()
+        let running = RunningSource(testConfiguration(broker), capacity: 10, maxChunk: 5, consumerDelayNanos: 1_000_000)
+        try await running.waitUntilSubscribed()
+        let topics = ["tenant/t1/device/a/telemetry", "tenant/t1/device/b/telemetry"]
+        let perTopic = 1_000
+        let expected = (0..<perTopic).map { "\($0)" }
+        async let first: Void = broker.publish(topic: topics[0], lines: expected)
+        async let second: Void = broker.publish(topic: topics[1], lines: expected)
+        _ = try await (first, second)
+        try await running.waitForMessages(2 * perTopic, timeout: 180)
+        try await running.stop()
+
+        XCTAssertEqual(running.received.count, 2 * perTopic)
+        for topic in topics {
+            XCTAssertEqual(running.received.payloads(topic: topic), expected, "exactly once and in order on \(topic)")
+        }
+        XCTAssertEqual(running.source.metrics.messagesReceived, 2 * perTopic)
+        XCTAssertEqual(running.source.metrics.reconnects, 0)
+        XCTAssertGreaterThan(running.intake.producerWaits, 0, "the MQTT thread should have waited on the full intake")
+    }
+
+    func testKeepsRetryingWhileTheBrokerIsDownAndConnectsWhenItAppears() async throws {
+        let port = FreePort.next()
+        let broker = try MosquittoServer(port: port)
+        brokers.append(broker)
+        let running = RunningSource(testConfiguration(broker))
+        try await eventually("two refused attempts logged", timeout: 60) { running.logs.count("mqtt connect failed") >= 2 }
+        let failure = try XCTUnwrap(running.logs.with("mqtt connect failed").first)
+        XCTAssertEqual(failure.metadata["error"], "Connection refused")
+        XCTAssertEqual(failure.metadata["attempt"], "1")
+        XCTAssertNotNil(failure.metadata["retry_in_s"])
+        XCTAssertEqual(running.source.metrics.connected, 0)
+
+        try await broker.launch()
+        try await running.waitUntilSubscribed(timeout: 120)
+        try await broker.publish(topic: "tenant/t1/device/d1/telemetry", payload: "hello")
+        try await running.waitForMessages(1)
+        try await running.stop()
+        XCTAssertEqual(running.received.payloads(topic: "tenant/t1/device/d1/telemetry"), ["hello"])
+        XCTAssertEqual(running.source.metrics.reconnects, 0, "the first successful connection is not a reconnect")
+    }
+
+    /// Shutdown while the MQTT thread is blocked in `put` on a full intake: it must not deadlock (the
+    /// consumer keeps draining until nil), and between this run and the next one with the same
+    /// session every message arrives exactly once.
+    func testGracefulShutdownWithAFullIntakeNeitherDeadlocksNorLoses() async throws {
+        let broker = try await startBroker()
+        let configuration = testConfiguration(broker)
+        let gate = GateBox()
+        let first = RunningSource(configuration, capacity: 2, maxChunk: 1, consumerGate: gate)
+        try await first.waitUntilSubscribed()
+        let topic = "tenant/t1/device/d1/telemetry"
+        let lines = (0..<200).map { "\($0)" }
+        try await broker.publish(topic: topic, lines: lines)
+        try await eventually("intake full, MQTT thread blocked") { first.intake.count == 2 && first.source.metrics.messagesReceived == 3 }
+
+        async let stopped: Void = first.stop()
+        try await Task.sleep(nanoseconds: 200_000_000)
+        gate.open()
+        try await stopped
+        let firstPart = first.received.payloads(topic: topic)
+        XCTAssertEqual(firstPart.count, first.source.metrics.messagesReceived, "everything taken from the broker reached the consumer")
+        XCTAssertLessThan(firstPart.count, lines.count, "the test should stop mid-stream")
+
+        let second = RunningSource(configuration)
+        try await second.waitForMessages(lines.count - firstPart.count, timeout: 120)
+        try await second.waitUntilSubscribed()
+        try await second.stop()
+        XCTAssertEqual(firstPart + second.received.payloads(topic: topic), lines)
+    }
+
+    func testBadCredentialsAreLoggedClearlyAndThePasswordNever() async throws {
+        let passwordFile = try TemporaryDirectory(prefix: "mqtt-auth")
+        defer { passwordFile.remove() }
+        let path = passwordFile.file("passwd")
+        try "ingest:placeholder\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let passwd = try XCTUnwrap(ExecutableLocator.find("mosquitto_passwd"))
+        let tool = try ChildProcess(name: "mosquitto_passwd", executable: passwd, arguments: ["-U", path], logPath: passwordFile.file("passwd.log"))
+        let status = try await tool.waitForExit(timeout: 30)
+        XCTAssertEqual(status, 0, tool.log())
+        let broker = try await MosquittoServer.start(extraConfig: ["password_file \(path)"])
+        brokers.append(broker)
+        // `allow_anonymous true` stays, but a wrong password for a known user is refused.
+        for version in MQTTProtocolVersion.allCases {
+            var configuration = testConfiguration(broker, protocolVersion: version)
+            configuration.username = "ingest"
+            configuration.password = "S3cret-Wr0ng-pw"
+            let running = RunningSource(configuration)
+            try await eventually("refusal logged (\(version))") {
+                running.logs.count("mqtt connection refused: bad credentials or not authorised") >= 1
+            }
+            try await running.stop()
+            XCTAssertFalse(running.logs.text.contains("S3cret-Wr0ng-pw"), "the password must never be logged")
+            XCTAssertEqual(running.logs.with("mqtt connection refused: bad credentials or not authorised").first?.metadata["username"], "ingest")
+            XCTAssertEqual(running.source.metrics.connected, 0)
+        }
+    }
+
+    func testWarnsOnceWhenConnectedButSilent() async throws {
+        let broker = try await startBroker()
+        var configuration = testConfiguration(broker)
+        configuration.heartbeatTimeoutSeconds = 0.5
+        let running = RunningSource(configuration)
+        try await running.waitUntilSubscribed()
+        try await eventually("silence warning") { running.logs.count("mqtt no messages") == 1 }
+        try await broker.publish(topic: "tenant/t1/device/d1/telemetry", payload: "wake")
+        try await running.waitForMessages(1)
+        try await eventually("second silence warning after the message") { running.logs.count("mqtt no messages") == 2 }
+        try await running.stop()
+    }
+
+    func testInvalidConfigurationThrowsAndClosesTheIntake() async throws {
+        let intake = IntakeQueue(capacity: 4)
+        let source = MQTTSource(
+            configuration: MQTTConfiguration(port: 0, topics: [], clientID: "x"), intake: intake, logger: CapturedLogs().logger()
+        )
+        do {
+            try await source.run()
+            XCTFail("run() should throw")
+        } catch let error as MQTTSourceError {
+            guard case .invalidConfiguration(let problems) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(problems.count, 2, "\(problems)")
+        }
+        XCTAssertTrue(intake.isClosed)
+    }
+}
