@@ -1,3 +1,4 @@
+import IngestCore
 import Foundation
 import Synchronization
 import TestSupport

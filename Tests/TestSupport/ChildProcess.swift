@@ -27,8 +27,27 @@ public final class ChildProcess: Sendable {
         process.standardOutput = log
         process.standardError = log
         process.standardInput = FileHandle.nullDevice
-        try process.run()
+        try Self.spawnWithEmptySignalMask(process)
         self.process = Mutex(process)
+    }
+
+    /// A child inherits the signal mask of the thread that spawns it, and the threads Swift tasks run
+    /// on block SIGTERM, SIGINT and SIGHUP. A server started from one would never see SIGTERM (mosquitto
+    /// would then be SIGKILLed without saving its persistence, ingestd could not be stopped gracefully),
+    /// so every child is spawned from a short-lived thread whose mask is empty.
+    private static func spawnWithEmptySignalMask(_ process: Process) throws {
+        let box = SpawnBox(process)
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            var none = sigset_t()
+            sigemptyset(&none)
+            pthread_sigmask(SIG_SETMASK, &none, nil)
+            box.run()
+            done.signal()
+        }
+        thread.start()
+        done.wait()
+        if let error = box.error { throw error }
     }
 
     public var pid: Int32 { process.withLock { $0.processIdentifier } }
@@ -61,4 +80,15 @@ public final class ChildProcess: Sendable {
     }
 
     public func log() -> String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+}
+
+/// Carries a Process to the spawning thread. @unchecked Sendable: the process is used by exactly one
+/// thread at a time, handed over and back through the semaphore in `spawnWithEmptySignalMask`.
+private final class SpawnBox: @unchecked Sendable {
+    let process: Process
+    var error: (any Error)?
+    init(_ process: Process) { self.process = process }
+    func run() {
+        do { try process.run() } catch { self.error = error }
+    }
 }

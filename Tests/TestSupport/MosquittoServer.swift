@@ -59,22 +59,9 @@ public final class MosquittoServer: Sendable {
         guard let executable = ExecutableLocator.find("mosquitto") else { throw MosquittoServerError("mosquitto not found") }
         let n = starts.add(1, ordering: .relaxed).newValue
         let (name, arguments, logPath) = ("mosquitto:\(port)", ["-c", configPath], directory.file("mosquitto-\(n).log"))
-        // A child inherits the signal mask of the thread that spawns it, and libdispatch's worker
-        // threads (where tasks run) block SIGTERM, SIGINT, SIGHUP... mosquitto restores that inherited
-        // mask around its event loop, so it would never see SIGTERM, get SIGKILLed after the grace
-        // period, and skip saving its persistence file. Spawn it from a thread with an empty mask.
-        let child: ChildProcess = try await withCheckedThrowingContinuation { continuation in
-            Thread {
-                var none = sigset_t()
-                sigemptyset(&none)
-                pthread_sigmask(SIG_SETMASK, &none, nil)
-                do {
-                    continuation.resume(returning: try ChildProcess(name: name, executable: executable, arguments: arguments, logPath: logPath))
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }.start()
-        }
+        // ChildProcess spawns with an empty signal mask, so SIGTERM reaches mosquitto and it saves its
+        // persistence file on stop (a persistent session then survives a restart).
+        let child = try ChildProcess(name: name, executable: executable, arguments: arguments, logPath: logPath)
         process.withLock { $0 = child }
         do {
             try await eventually("mosquitto accepts connections on \(port)", timeout: 30) {

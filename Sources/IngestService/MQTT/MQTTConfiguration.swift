@@ -1,3 +1,4 @@
+import IngestCore
 import Foundation
 
 /// Everything the MQTT intake needs to know. Parsing environment variables and computing defaults

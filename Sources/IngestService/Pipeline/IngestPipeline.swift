@@ -55,10 +55,8 @@ public final class IngestPipeline: Service {
             for message in chunk {
                 counters.received += 1
                 do throws(RejectReason) {
-                    let validated = try message.payload.withUnsafeBytes { payload throws(RejectReason) in
-                        try configuration.validator.validate(
-                            topic: message.topic, payload: payload, rateLimiter: &rateLimiter, now: clock.now())
-                    }
+                    let validated = try configuration.validator.validate(
+                        topic: message.topic, payload: message.payload, rateLimiter: &rateLimiter, now: clock.now())
                     if let auth { try await auth.authorize(validated) }
                     let database = configuration.databaseNamer.database(forTenant: validated.address.tenantID)
                     let skipped = try buffers[database, default: DatabaseBuffer()].append(
