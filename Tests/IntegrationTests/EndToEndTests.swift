@@ -27,6 +27,8 @@ final class EndToEndTests: XCTestCase {
         fleet.add("revoked", status: "REVOKED")
         fleet.add("no-token", withToken: false)
         fleet.add("sited", site: "site-registry")
+        fleet.add("tokenless")
+        fleet.add("wrong-token")
         try fleet.write(to: harness.registryPath)
 
         // Burst 40 and a refill of one token per 100 s: the flooder's first 40 pass and exactly 10 do not.
@@ -50,7 +52,8 @@ final class EndToEndTests: XCTestCase {
         let manyMetrics = "{" + (0..<51).map { "\"m\($0)\":1" }.joined(separator: ",") + "}"
         let invalid: [(RejectReason, topic: String, payload: String)] = [
             (.payloadTooLarge, Fleet.topic("big"), #"{"site_id":"s","pad":""# + String(repeating: "x", count: 8200) + #""}"#),
-            (.badTopicFormat, "tenant/acme/devices/d001/telemetry", valid),
+            // Matches the subscription `tenant/+/device/+/+` (a `+` matches an empty level) but has no device id.
+            (.badTopicFormat, "tenant/acme/device//telemetry", valid),
             (.unsupportedMsgType, Fleet.topic("d001", type: "config"), valid),
             (.badJSON, Fleet.topic("bad-json"), "{not json"),
             (.unsupportedEnvelopeVersion, Fleet.topic("v2"), #"{"version":"2","site_id":"s"}"#),
@@ -64,8 +67,8 @@ final class EndToEndTests: XCTestCase {
             (.deviceRevoked, Fleet.topic("revoked"), valid.replacingOccurrences(of: "token-X", with: Fleet.token("revoked"))),
             (.siteMismatchRegistryVsPayload, Fleet.topic("sited"), valid.replacingOccurrences(of: "token-X", with: Fleet.token("sited"))),
             (.tokenNotSetInRegistry, Fleet.topic("no-token"), valid),
-            (.tokenMissing, Fleet.topic("d002"), #"{"site_id":"site-1","seq":1}"#),
-            (.tokenInvalid, Fleet.topic("d003"), #"{"site_id":"site-2","seq":1,"provision_token":"wrong"}"#),
+            (.tokenMissing, Fleet.topic("tokenless"), #"{"site_id":"site-1","seq":1}"#),
+            (.tokenInvalid, Fleet.topic("wrong-token"), #"{"site_id":"site-1","seq":1,"provision_token":"wrong"}"#),
         ]
         for (_, topic, payload) in invalid {
             try await harness.broker.publish(topic: topic, lines: Array(repeating: payload, count: perReason))

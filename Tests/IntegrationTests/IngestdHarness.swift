@@ -61,8 +61,12 @@ final class IngestdHarness: @unchecked Sendable {
     /// Waits until the stats line says `received` reached `count`.
     func waitUntilReceived(_ count: Int, timeout: Double = 120) async throws {
         guard let ingestd else { throw HarnessError("ingestd is not running") }
-        try await eventually("ingestd received \(count) messages", timeout: timeout) {
-            Int(ingestd.latestStats()["received"] ?? "0") ?? 0 >= count
+        do {
+            try await eventually("ingestd received \(count) messages", timeout: timeout) {
+                Int(ingestd.latestStats()["received"] ?? "0") ?? 0 >= count
+            }
+        } catch {
+            throw HarnessError("\(error); last stats: \(ingestd.logLines(message: "stats").last ?? "none")")
         }
     }
 

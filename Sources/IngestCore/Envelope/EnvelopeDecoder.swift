@@ -9,9 +9,9 @@
 /// - `version`: `"1"`, `1` or `1.0` (any number equal to 1); missing or null means `"1"`; anything
 ///   else is `UNSUPPORTED_ENVELOPE_VERSION`.
 /// - `ts`: see `TimestampParser`; missing or null means "use the receipt time"; another type is `BAD_TIMESTAMP`.
-/// - `seq`: required; a JSON integer in Int64 range, or a string holding one (`"42"`, strict JSON
-///   integer syntax), because devices ported from the Python service sometimes send it quoted.
-///   Missing, null, fractional or out of range is `BAD_JSON`.
+/// - `seq`: a JSON integer in Int64 range, or a string holding one (`"42"`, strict JSON integer
+///   syntax), because devices ported from the Python service sometimes send it quoted. Missing or
+///   null means 0 (the contract's default); fractional, out of range or another type is `BAD_JSON`.
 /// - `site_id`, `tenant_id`: string, number (kept as its literal text, `12` → `"12"`) or null.
 /// - `provision_token`: string or null.
 /// - `metrics`: object or null/missing (heartbeats).
@@ -135,7 +135,6 @@ public struct EnvelopeDecoder: Sendable {
         }
         reader.skipWhitespace()
         guard reader.isAtEnd else { throw .badJSON }
-        guard let seq else { throw .badJSON }
         guard versionSupported else { throw .unsupportedEnvelopeVersion }
         guard timestampValid else { throw .badTimestamp }
         if let problem = collector.problem { throw problem }
@@ -144,7 +143,7 @@ public struct EnvelopeDecoder: Sendable {
             timestampNanos: timestampNanos,
             siteID: siteID,
             tenantID: tenantID,
-            seq: seq,
+            seq: seq ?? 0,
             provisionToken: provisionToken,
             metrics: collector.metrics,
             skippedFields: collector.skipped
@@ -197,8 +196,11 @@ public struct EnvelopeDecoder: Sendable {
         }
     }
 
-    private static func readSeq(_ reader: inout JSONReader) throws(RejectReason) -> Int64 {
+    private static func readSeq(_ reader: inout JSONReader) throws(RejectReason) -> Int64? {
         switch try reader.peekKind() {
+        case .null:
+            try reader.readNull()
+            return nil
         case .number:
             guard let value = reader.int64(try reader.readNumber()) else { throw .badJSON }
             return value
