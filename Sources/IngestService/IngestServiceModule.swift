@@ -1,2 +1,0 @@
-import IngestCore
-public enum IngestServiceModule {}

@@ -1,2 +1,0 @@
-import XCTest
-final class IngestServiceTestsPlaceholder: XCTestCase { func testBuilds() {} }
