@@ -63,16 +63,19 @@ echo "==> simulating $DEVICES devices for ${SECONDS_TO_RUN}s (2 messages a secon
 sent=0; seq=0
 end=$((SECONDS + SECONDS_TO_RUN))
 while [ $SECONDS -lt $end ]; do
+  publishers=()
   for ((d = 1; d <= DEVICES; d++)); do
     seq=$((seq + 1))
     temp=$(( (RANDOM % 150) + 150 ))
     printf '{"version":"1","ts":"%s","site_id":"site-%d","seq":%d,"provision_token":"token-d%d","metrics":{"temp_c":%d.%d,"door_open":%s}}\n' \
       "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" $(( (d - 1) % 3 + 1 )) "$seq" "$d" $((temp / 10)) $((temp % 10)) \
-      "$([ $((RANDOM % 2)) = 0 ] && echo true || echo false)" > "$WORK/msg.json"
-    mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -t "tenant/$TENANT/device/d$d/telemetry" -f "$WORK/msg.json" &
+      "$([ $((RANDOM % 2)) = 0 ] && echo true || echo false)" > "$WORK/msg-$d.json"
+    mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -t "tenant/$TENANT/device/d$d/telemetry" -f "$WORK/msg-$d.json" &
+    publishers+=($!)
     sent=$((sent + 1))
   done
-  wait
+  # Wait for this round's publishers only: a bare `wait` would wait for ingestd too.
+  for pid in "${publishers[@]}"; do wait "$pid" || { echo "mosquitto_pub failed" >&2; exit 1; }; done
   sleep 0.5
 done
 echo "==> and three messages ingestd must refuse: a wrong token, an unknown device, broken JSON"
@@ -100,6 +103,8 @@ for s in series:
     print("  " + "  ".join(f"{c:>24}" for c in s["columns"]))
     for row in s["values"]:
         print("  " + "  ".join(f"{str(v):>24}" for v in row))'
+echo "==> ingestd's final stats line"
+grep 'msg=stats' "$WORK/ingestd.log" | tail -n 1
 echo "published $sent valid messages; InfluxDB holds $count points"
 if [ "$code" -ne 0 ] || [ "$count" -ne "$sent" ]; then
   echo "demo FAILED (see the log above)" >&2
