@@ -50,6 +50,9 @@ final class SettingsTests: XCTestCase {
         XCTAssertEqual(settings.shutdownTimeoutSeconds, 20)
         XCTAssertEqual(settings.logLevel, .info)
         XCTAssertEqual(settings.logFormat, .logfmt)
+        XCTAssertEqual(settings.spoolDirectory, "/var/lib/ingestd/spool")
+        XCTAssertEqual(settings.spoolAfterMilliseconds, 10000)
+        XCTAssertEqual(settings.spoolMaxBytes, 1 << 30)
     }
 
     func testValuesAreReadAndTrimmed() throws {
@@ -92,6 +95,8 @@ final class SettingsTests: XCTestCase {
         assertInvalid(["INFLUXDB_DB_TEMPLATE": "bad name"], names: "INFLUXDB_DB_TEMPLATE")
         assertInvalid(["LOG_LEVEL": "loud"], names: "LOG_LEVEL")
         assertInvalid(["REGISTRY": "ldap"], names: "REGISTRY")
+        assertInvalid(["SPOOL_MAX_BYTES": "1000"], names: "SPOOL_MAX_BYTES")
+        assertInvalid(["SPOOL_AFTER_MS": "-1"], names: "SPOOL_AFTER_MS")
     }
 
     func testTheMessageQuotesTheValueAndTheAllowedRange() {

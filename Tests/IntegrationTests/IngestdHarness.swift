@@ -26,6 +26,7 @@ final class IngestdHarness: @unchecked Sendable {
     }
 
     var registryPath: String { directory.file("devices.json") }
+    var spoolDirectory: String { directory.file("spool") }
 
     /// The environment of a test run: v1 API against the test InfluxDB, stats every second.
     func environment(_ overrides: [String: String] = [:]) -> [String: String] {
@@ -40,6 +41,7 @@ final class IngestdHarness: @unchecked Sendable {
             "LOG_LEVEL": "info",
             "INFLUX_FLUSH_INTERVAL_MS": "200",
             "RATE_LIMIT_RPS": "0",
+            "SPOOL_DIR": spoolDirectory,
         ]
         environment.merge(overrides) { _, new in new }
         return environment

@@ -55,6 +55,11 @@ public struct Settings: Sendable {
     public var authCacheMaxSize: Int
     public var authCacheNegativeTTLSeconds: Int
 
+    // Durability
+    public var spoolDirectory: String
+    public var spoolAfterMilliseconds: Int
+    public var spoolMaxBytes: Int
+
     // Lifecycle and logs
     public var shutdownTimeoutSeconds: Int
     public var logStatsEverySeconds: Int
@@ -118,6 +123,10 @@ public struct Settings: Sendable {
         authCacheTTLSeconds = try env.integer("AUTH_CACHE_TTL_SECONDS", default: 60, range: 0...86400 * 30)
         authCacheMaxSize = try env.integer("AUTH_CACHE_MAX_SIZE", default: 10000, range: 1...10_000_000)
         authCacheNegativeTTLSeconds = try env.integer("AUTH_CACHE_NEGATIVE_TTL_SECONDS", default: 10, range: 0...86400)
+
+        spoolDirectory = env.string("SPOOL_DIR", default: "/var/lib/ingestd/spool")
+        spoolAfterMilliseconds = try env.integer("SPOOL_AFTER_MS", default: 10000, range: 0...86_400_000)
+        spoolMaxBytes = try env.integer("SPOOL_MAX_BYTES", default: 1 << 30, range: (1 << 20)...(1 << 50))
 
         shutdownTimeoutSeconds = try env.integer("SHUTDOWN_TIMEOUT_SECONDS", default: 20, range: 0...3600)
         logStatsEverySeconds = try env.integer("LOG_STATS_EVERY_SECONDS", default: 30, range: 0...86400)

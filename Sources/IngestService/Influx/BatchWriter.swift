@@ -1,5 +1,6 @@
 import Logging
 import ServiceLifecycle
+import UnixSignals
 
 /// Collects line protocol per database and writes it to InfluxDB in batches.
 ///
@@ -11,9 +12,12 @@ import ServiceLifecycle
 /// - A retryable failure is retried with exponential backoff and full jitter, honouring
 ///   `Retry-After`; the batch stays in memory and is never dropped. Batches of one database may be
 ///   written out of order: every point carries its own timestamp.
-/// - A batch InfluxDB refuses for good (400/413/422) is counted and logged with InfluxDB's message;
-///   sending the same bytes again is pointless (for a 400 `partial write` InfluxDB has already kept
-///   the good lines). Writing such batches to a dead-letter file comes with the disk spool.
+/// - A batch not written `spoolAfterMilliseconds` after it was cut goes to the disk spool (an
+///   ``OverflowStore``), from where the replayer sends it once InfluxDB takes writes again; so does a
+///   chunk that finds memory full while InfluxDB is down. When the spool cannot take it, the batch
+///   stays in memory and backpressure does the rest.
+/// - A batch InfluxDB refuses for good (400/413/422) is narrowed down to exactly the refused lines
+///   (``RefusedLineIsolator``); those go to the dead-letter folder, the rest is written.
 /// - Memory is bounded by `maxBufferedLines` lines not yet acknowledged: at the bound, ``append``
 ///   suspends its caller until writes free space — that is how backpressure reaches the MQTT
 ///   intake. Nothing is dropped.
@@ -25,6 +29,7 @@ public actor BatchWriter: Service {
     public nonisolated let configuration: BatchWriterConfiguration
 
     private let client: any InfluxWriting
+    private let store: (any OverflowStore)?
     private let logger: Logger
     private let backoff: RetryBackoff
     /// Time since the writer was created, on the injected clock.
@@ -43,6 +48,8 @@ public actor BatchWriter: Service {
         let database: String
         let body: [UInt8]
         let lineCount: Int
+        /// When the batch was cut (on `now`): the spool takes it `spoolAfterMilliseconds` later.
+        let createdAt: Duration
         var failedAttempts = 0
     }
 
@@ -56,6 +63,15 @@ public actor BatchWriter: Service {
     /// Batches waiting for a write slot; retries go first.
     private var ready: [Batch] = []
     private var inFlight = 0
+    /// Batches being written, by id: shutdown spools them too if InfluxDB does not answer in time.
+    private var inFlightBatches: [Int: Batch] = [:]
+    /// Batches handed to the spool or the refused-line isolator and not back yet.
+    private var parkedBatches: [Int: Batch] = [:]
+    /// Batches spooled at shutdown while a write or a park was still running: its late result is
+    /// ignored, the lines are already on disk.
+    private var spooledAtShutdown: Set<Int> = []
+    /// Set by a second SIGTERM/SIGINT: stop waiting for InfluxDB and spool what is left.
+    private var abandoned = false
     /// Batches waiting out their backoff delay, by id.
     private var waitingRetry: [Int: Batch] = [:]
     /// Lines in memory not yet acknowledged or refused (including space reserved for resumed waiters).
@@ -73,11 +89,13 @@ public actor BatchWriter: Service {
     public init<C: Clock>(
         configuration: BatchWriterConfiguration,
         client: some InfluxWriting,
+        store: (any OverflowStore)? = nil,
         logger: Logger,
         clock: C = ContinuousClock()
     ) where C.Duration == Duration {
         self.configuration = configuration
         self.client = client
+        self.store = store
         self.logger = logger
         self.metrics = WriterMetrics()
         self.backoff = RetryBackoff(
@@ -104,6 +122,12 @@ public actor BatchWriter: Service {
         assert(count == lineCount, "append(lineCount: \(lineCount)) but the chunk has \(count) lines")
 
         if !flushesImmediately && (!spaceWaiters.isEmpty || !hasSpace(for: count)) {
+            // While InfluxDB is down, memory will not free up soon: the chunk goes to disk. While it
+            // is merely slow, waiting is better: the broker holds the rest.
+            if let store, metrics.influxUp.load(ordering: .relaxed) == 0,
+               await store.spool(database: database, body: lines, lineCount: count) {
+                return
+            }
             await waitForSpace(count) // on return the space is reserved (counted in linesInMemory)
         } else {
             linesInMemory += count
@@ -188,7 +212,7 @@ public actor BatchWriter: Service {
             buffer.bytes.removeFirst(end)
         }
         buffer.lineCount -= lines
-        ready.append(Batch(id: nextID, database: database, body: body, lineCount: lines))
+        ready.append(Batch(id: nextID, database: database, body: body, lineCount: lines, createdAt: now()))
         nextID += 1
         metrics.flushes.wrappingAdd(1, ordering: .relaxed)
     }
@@ -236,6 +260,7 @@ public actor BatchWriter: Service {
         while inFlight < max(1, configuration.concurrency), !ready.isEmpty {
             let batch = ready.removeFirst()
             inFlight += 1
+            inFlightBatches[batch.id] = batch
             let client = self.client
             let now = self.now
             Task {
@@ -248,6 +273,11 @@ public actor BatchWriter: Service {
 
     private func finished(_ batch: Batch, result: InfluxWriteResult, elapsed: Duration) {
         inFlight -= 1
+        inFlightBatches[batch.id] = nil
+        if spooledAtShutdown.remove(batch.id) != nil {
+            pump()
+            return
+        }
         switch result {
         case .written:
             metrics.batchesOK.wrappingAdd(1, ordering: .relaxed)
@@ -263,33 +293,31 @@ public actor BatchWriter: Service {
                 ])
             }
         case .retryable(let failure):
-            var retry = batch
-            retry.failedAttempts += 1
-            let delay = backoff.delayMilliseconds(attempt: retry.failedAttempts, retryAfterSeconds: failure.retryAfterSeconds)
             metrics.batchesFailed.wrappingAdd(1, ordering: .relaxed)
-            metrics.retries.wrappingAdd(1, ordering: .relaxed)
             metrics.setLastWriteError(failure.shortDescription)
             metrics.influxUp.store(0, ordering: .relaxed)
-            logRetry(retry, failure: failure, delayMilliseconds: delay)
-            waitingRetry[retry.id] = retry
-            let sleep = self.sleep
-            Task {
-                try? await sleep(.milliseconds(delay))
-                self.retryDue(id: retry.id)
+            if let store, !abandoned, now() - batch.createdAt >= .milliseconds(configuration.spoolAfterMilliseconds) {
+                park(batch) { await store.spool(database: batch.database, body: batch.body, lineCount: batch.lineCount) } resume: { writer, spooled in
+                    writer.spoolFinished(batch, spooled: spooled, failure: failure)
+                }
+            } else {
+                scheduleRetry(batch, failure: failure)
             }
         case .rejected(let failure):
             metrics.batchesFailed.wrappingAdd(1, ordering: .relaxed)
-            metrics.batchesRejected.wrappingAdd(1, ordering: .relaxed)
-            metrics.linesRejected.wrappingAdd(batch.lineCount, ordering: .relaxed)
             metrics.setLastWriteError(failure.shortDescription)
             metrics.influxUp.store(1, ordering: .relaxed)
-            linesInMemory -= batch.lineCount
-            logger.error("InfluxDB refused the batch; it is not retried (dead-lettering comes with the disk spool)", metadata: [
-                "database": "\(batch.database)", "lines": "\(batch.lineCount)",
-                "status": "\(failure.statusCode.map(String.init) ?? "-")", "attempt": "\(batch.failedAttempts + 1)",
-                "error": "\(failure)",
-            ])
+            let isolator = RefusedLineIsolator(client: client)
+            park(batch) {
+                await isolator.isolate(database: batch.database, body: batch.body, failure: failure)
+            } resume: { writer, outcome in
+                await writer.isolated(batch, outcome: outcome)
+            }
         }
+        afterChange()
+    }
+
+    private func afterChange() {
         publishBufferedLines()
         resumeSpaceWaiters()
         pump()
@@ -315,6 +343,84 @@ public actor BatchWriter: Service {
         }
     }
 
+    private func scheduleRetry(_ batch: Batch, failure: InfluxWriteFailure) {
+        var retry = batch
+        retry.failedAttempts += 1
+        let delay = backoff.delayMilliseconds(attempt: retry.failedAttempts, retryAfterSeconds: failure.retryAfterSeconds)
+        metrics.retries.wrappingAdd(1, ordering: .relaxed)
+        logRetry(retry, failure: failure, delayMilliseconds: delay)
+        waitingRetry[retry.id] = retry
+        let sleep = self.sleep
+        Task {
+            try? await sleep(.milliseconds(delay))
+            self.retryDue(id: retry.id)
+        }
+    }
+
+    /// Runs `work` for a batch outside the actor's queue (a spool write, the bisection of a refused
+    /// batch), keeping the batch counted in memory until `resume` has decided its fate.
+    private func park<Result: Sendable>(
+        _ batch: Batch,
+        _ work: @escaping @Sendable () async -> Result,
+        resume: @escaping @Sendable (isolated BatchWriter, Result) async -> Void
+    ) {
+        parkedBatches[batch.id] = batch
+        Task {
+            let result = await work()
+            await self.unpark(batch.id, result: result, resume: resume)
+        }
+    }
+
+    private func unpark<Result: Sendable>(
+        _ id: Int, result: Result, resume: @Sendable (isolated BatchWriter, Result) async -> Void
+    ) async {
+        parkedBatches[id] = nil
+        if spooledAtShutdown.remove(id) != nil { return }
+        await resume(self, result)
+        afterChange()
+    }
+
+    private func spoolFinished(_ batch: Batch, spooled: Bool, failure: InfluxWriteFailure) {
+        if spooled {
+            linesInMemory -= batch.lineCount
+            logger.warning("InfluxDB has not taken the batch in time; spooled to disk for replay", metadata: [
+                "database": "\(batch.database)", "lines": "\(batch.lineCount)", "attempt": "\(batch.failedAttempts + 1)",
+                "error": "\(failure.shortDescription)",
+            ])
+        } else {
+            scheduleRetry(batch, failure: failure)
+        }
+    }
+
+    private func isolated(_ batch: Batch, outcome: RefusedLineIsolator.Outcome) async {
+        switch outcome {
+        case .interrupted(let failure):
+            scheduleRetry(batch, failure: failure)
+        case let .resolved(refused, written):
+            if !refused.isEmpty {
+                let first = refused[0]
+                let setAside: Bool
+                if let store {
+                    setAside = await store.deadLetter(
+                        database: batch.database, status: first.status, error: first.error, lines: refused.map(\.line))
+                } else {
+                    logger.error("InfluxDB refused lines and there is no spool to set them aside", metadata: [
+                        "database": "\(batch.database)", "lines": "\(refused.count)", "error": "\(first.error)",
+                    ])
+                    setAside = true
+                }
+                guard setAside else {
+                    scheduleRetry(batch, failure: .status(code: first.status, body: first.error, retryAfterSeconds: nil))
+                    return
+                }
+                metrics.batchesRejected.wrappingAdd(1, ordering: .relaxed)
+                metrics.linesRejected.wrappingAdd(refused.count, ordering: .relaxed)
+            }
+            metrics.linesWritten.wrappingAdd(written, ordering: .relaxed)
+            linesInMemory -= batch.lineCount
+        }
+    }
+
     private func retryDue(id: Int) {
         guard let batch = waitingRetry.removeValue(forKey: id) else { return }
         ready.insert(batch, at: 0)
@@ -332,6 +438,17 @@ public actor BatchWriter: Service {
             "batch_size": "\(configuration.batchSize)", "flush_interval_ms": "\(configuration.flushIntervalMilliseconds)",
             "concurrency": "\(configuration.concurrency)", "max_buffered_lines": "\(configuration.maxBufferedLines)",
         ])
+        // A second SIGTERM or SIGINT (the first starts the graceful shutdown) stops the drain's wait:
+        // what is left goes to the spool at once.
+        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
+        let secondSignal = Task {
+            var seen = 0
+            for await _ in signals {
+                seen += 1
+                if seen >= 2 { self.abandonDrain(); return }
+            }
+        }
+        defer { secondSignal.cancel() }
         await cancelWhenGracefulShutdown { await self.runFlushTimer() }
         shuttingDown = true
         _ = await drain(timeout: .milliseconds(Int(configuration.shutdownTimeoutSeconds * 1000)))
@@ -360,27 +477,71 @@ public actor BatchWriter: Service {
         pump()
 
         _ = await waitUntilIdle(timeout: timeout)
+        let linesSpooled = await spoolWhatIsLeft()
 
-        let report = DrainReport(
+        var report = DrainReport(
             linesWritten: metrics.linesWritten.load(ordering: .relaxed) - before.lines,
             batchesWritten: metrics.batchesOK.load(ordering: .relaxed) - before.batches,
             linesRejected: metrics.linesRejected.load(ordering: .relaxed) - before.linesRejected,
             batchesRejected: metrics.batchesRejected.load(ordering: .relaxed) - before.batchesRejected,
             linesRemaining: linesInMemory,
-            batchesRemaining: ready.count + inFlight + waitingRetry.count + buffers.count
+            batchesRemaining: ready.count + inFlightBatches.count + waitingRetry.count + buffers.count + parkedBatches.count
         )
+        report.linesSpooled = linesSpooled
         let metadata: Logger.Metadata = [
             "lines": "\(report.linesWritten)", "batches": "\(report.batchesWritten)",
             "lines_rejected": "\(report.linesRejected)", "batches_rejected": "\(report.batchesRejected)",
             "lines_remaining": "\(report.linesRemaining)", "batches_remaining": "\(report.batchesRemaining)",
+            "lines_spooled": "\(report.linesSpooled)",
         ]
-        if report.completed {
+        if report.completed && linesSpooled == 0 {
             logger.info("drained all buffers", metadata: metadata)
+        } else if report.completed {
+            logger.warning("InfluxDB did not take everything in time; the rest is in the spool for the next start", metadata: metadata)
         } else {
-            // Until the disk spool exists these lines live only in memory and are lost at exit.
-            logger.error("drain timed out; lines still in memory were not written", metadata: metadata)
+            logger.critical("lines still in memory could not be written nor spooled and are lost at exit", metadata: metadata)
         }
         return report
+    }
+
+    /// Stops a running drain's wait for InfluxDB (second SIGTERM/SIGINT).
+    public func abandonDrain() {
+        guard !abandoned else { return }
+        abandoned = true
+        logger.warning("second stop signal: spooling what is left instead of waiting for InfluxDB")
+        for (id, continuation) in idleWaiters {
+            idleWaiters[id] = nil
+            continuation.resume(returning: false)
+        }
+    }
+
+    /// After a drain timed out: every batch still in memory (buffered, ready, waiting for a retry,
+    /// in flight or parked) goes to the spool. A write still in flight may yet succeed; the line is
+    /// then in InfluxDB and in the spool, and the replay overwrites it with itself.
+    private func spoolWhatIsLeft() async -> Int {
+        guard let store, linesInMemory > 0 else { return 0 }
+        for database in Array(buffers.keys) {
+            guard var buffer = buffers.removeValue(forKey: database) else { continue }
+            while buffer.lineCount > 0 { cutBatch(from: &buffer, database: database) }
+        }
+        var batches = ready + waitingRetry.values.sorted { $0.id < $1.id }
+        ready.removeAll()
+        waitingRetry.removeAll()
+        let running = Array(inFlightBatches.values) + Array(parkedBatches.values)
+        batches += running
+        var spooled = 0
+        for batch in batches {
+            guard await store.spool(database: batch.database, body: batch.body, lineCount: batch.lineCount) else {
+                // Keep it where it was so the report counts it as remaining.
+                if inFlightBatches[batch.id] == nil && parkedBatches[batch.id] == nil { ready.append(batch) }
+                continue
+            }
+            if inFlightBatches[batch.id] != nil || parkedBatches[batch.id] != nil { spooledAtShutdown.insert(batch.id) }
+            linesInMemory -= batch.lineCount
+            spooled += batch.lineCount
+        }
+        publishBufferedLines()
+        return spooled
     }
 
     /// True when nothing is in memory; false when `timeout` passed first.

@@ -16,6 +16,8 @@ public struct BatchWriterConfiguration: Sendable, Equatable {
     /// Memory bound: lines in memory not yet acknowledged. When reached, `append` suspends its
     /// caller until writes free space (backpressure to the intake). Nothing is dropped.
     public var maxBufferedLines: Int
+    /// A batch not written this long after it was cut goes to the disk spool (when there is one).
+    public var spoolAfterMilliseconds: Int
 
     public init(
         batchSize: Int = 500,
@@ -25,7 +27,8 @@ public struct BatchWriterConfiguration: Sendable, Equatable {
         retryBaseMilliseconds: Int = 250,
         retryMaxDelayMilliseconds: Int = 30_000,
         shutdownTimeoutSeconds: Double = 20,
-        maxBufferedLines: Int = 200_000
+        maxBufferedLines: Int = 200_000,
+        spoolAfterMilliseconds: Int = 10_000
     ) {
         self.batchSize = batchSize
         self.maxBatchBytes = maxBatchBytes
@@ -35,5 +38,6 @@ public struct BatchWriterConfiguration: Sendable, Equatable {
         self.retryMaxDelayMilliseconds = retryMaxDelayMilliseconds
         self.shutdownTimeoutSeconds = shutdownTimeoutSeconds
         self.maxBufferedLines = maxBufferedLines
+        self.spoolAfterMilliseconds = spoolAfterMilliseconds
     }
 }

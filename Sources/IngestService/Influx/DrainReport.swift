@@ -10,6 +10,8 @@ public struct DrainReport: Sendable, Equatable {
     /// retry. Zero after a complete drain.
     public var linesRemaining: Int
     public var batchesRemaining: Int
+    /// Lines written to the disk spool because they could not be written in time.
+    public var linesSpooled = 0
     /// True when everything was acknowledged or refused before the timeout.
     public var completed: Bool { linesRemaining == 0 }
 

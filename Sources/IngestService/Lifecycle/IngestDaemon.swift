@@ -1,3 +1,4 @@
+import Foundation
 import IngestCore
 import Logging
 import ServiceLifecycle
@@ -19,6 +20,7 @@ public struct IngestDaemon: Sendable {
         let logger = Logger(label: "ingestd")
         let clock = SystemMonotonicClock()
 
+
         let registry: FileDeviceRegistry?
         switch settings.registry {
         case .file:
@@ -35,6 +37,33 @@ public struct IngestDaemon: Sendable {
             logger.warning("REGISTRY=none: every device is accepted, its site taken from the payload, no token is checked")
         }
 
+        // One ingestd per spool directory: two would replay and delete each other's segments.
+        let lock: InstanceLock
+        let store: DurableStore
+        do {
+            try Self.createDirectory(settings.spoolDirectory)
+            lock = try InstanceLock(directory: settings.spoolDirectory)
+            store = try DurableStore(directory: settings.spoolDirectory, maxBytes: Int64(settings.spoolMaxBytes), logger: logger)
+        } catch let error as SpoolError {
+            if case let .alreadyLocked(path, pid) = error {
+                logger.critical("another ingestd is running on this spool directory", metadata: [
+                    "lock": "\(path)", "pid": "\(pid.map(String.init) ?? "unknown")", "exit_code": "75",
+                ])
+                return .locked
+            }
+            logger.critical("invalid configuration: cannot use the spool directory", metadata: [
+                "variable": "SPOOL_DIR", "path": "\(settings.spoolDirectory)", "error": "\(error)", "exit_code": "78",
+            ])
+            return .badConfiguration
+        } catch {
+            logger.critical("invalid configuration: cannot create the spool directory", metadata: [
+                "variable": "SPOOL_DIR", "path": "\(settings.spoolDirectory)", "error": "\(error)", "exit_code": "78",
+            ])
+            return .badConfiguration
+        }
+        defer { lock.release() }
+        await store.refreshMetrics()
+
         let auth = registry.map {
             AuthService(
                 registry: $0,
@@ -47,7 +76,12 @@ public struct IngestDaemon: Sendable {
         let intake = IntakeQueue(capacity: settings.intakeCapacity)
         let mqtt = MQTTSource(configuration: settings.mqttConfiguration, intake: intake, logger: logger)
         let client = InfluxClient(configuration: settings.influxClientConfiguration, logger: logger)
-        let writer = BatchWriter(configuration: settings.batchWriterConfiguration, client: client, logger: logger)
+        let writer = BatchWriter(configuration: settings.batchWriterConfiguration, client: client, store: store, logger: logger)
+        let replayer = SpoolReplayer(
+            store: store, client: client,
+            backoff: RetryBackoff(baseMilliseconds: settings.influxRetryBaseMilliseconds,
+                                  maxDelayMilliseconds: settings.influxRetryMaxDelayMilliseconds),
+            logger: logger)
         let pipeline = IngestPipeline(
             configuration: settings.pipelineConfiguration(clock: clock), intake: intake, auth: auth,
             sink: writer, clock: clock, logger: logger)
@@ -56,6 +90,7 @@ public struct IngestDaemon: Sendable {
             snapshot.pipeline = pipeline.metrics.snapshot
             writer.metrics.fill(&snapshot)
             mqtt.metrics.fill(&snapshot)
+            store.metrics.fill(&snapshot)
             if let auth {
                 let cache = auth.cacheStatistics
                 snapshot.authCacheHits = cache.hits
@@ -65,7 +100,7 @@ public struct IngestDaemon: Sendable {
             return snapshot
         }
 
-        var services: [any Service] = [stats, writer, pipeline]
+        var services: [any Service] = [stats, writer, replayer, pipeline]
         if let registry, let auth {
             services.append(RegistryReloader(registry: registry, logger: logger) { auth.clearCache() })
         }
@@ -82,6 +117,8 @@ public struct IngestDaemon: Sendable {
             "registry": "\(settings.registry.rawValue)",
             "devices": "\(registry?.count ?? 0)",
             "require_token": "\(settings.requireToken ? 1 : 0)",
+            "spool_dir": "\(settings.spoolDirectory)",
+            "spool_segments": "\(store.metrics.segments.load(ordering: .relaxed))",
         ])
 
         let group = ServiceGroup(configuration: .init(
@@ -98,5 +135,9 @@ public struct IngestDaemon: Sendable {
         client.shutdown()
         logger.info("ingestd stopped")
         return .clean
+    }
+
+    static func createDirectory(_ path: String) throws {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
 }

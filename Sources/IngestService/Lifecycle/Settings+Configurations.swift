@@ -42,7 +42,8 @@ extension Settings {
             retryBaseMilliseconds: influxRetryBaseMilliseconds,
             retryMaxDelayMilliseconds: influxRetryMaxDelayMilliseconds,
             shutdownTimeoutSeconds: Double(shutdownTimeoutSeconds),
-            maxBufferedLines: influxMaxBufferLines)
+            maxBufferedLines: influxMaxBufferLines,
+            spoolAfterMilliseconds: spoolAfterMilliseconds)
     }
 
     public func pipelineConfiguration(clock: any MonotonicClock) -> IngestPipeline.Configuration {

@@ -13,6 +13,10 @@ public struct StatsSnapshot: Sendable, Equatable {
     public var influxUp = true
     public var lastWriteError: String?
     public var spoolBatches = 0
+    public var spoolBytes = 0
+    public var spoolFull = false
+    public var spoolReplayedLines = 0
+    public var deadLetterLines = 0
     public var authCacheHits = 0
     public var authCacheMisses = 0
     public var authCacheSize = 0
@@ -36,6 +40,10 @@ public struct StatsSnapshot: Sendable, Equatable {
             "influx_up": influxUp ? "1" : "0",
             "retries": "\(influxRetries)",
             "spool_batches": "\(spoolBatches)",
+            "spool_bytes": "\(spoolBytes)",
+            "spool_full": spoolFull ? "1" : "0",
+            "spool_replayed": "\(spoolReplayedLines)",
+            "dead_letter_lines": "\(deadLetterLines)",
             "auth_cache_hits": "\(authCacheHits)",
             "auth_cache_misses": "\(authCacheMisses)",
             "auth_cache_size": "\(authCacheSize)",
