@@ -20,7 +20,10 @@ Control endpoints (not recorded):
   POST /_script        JSON {"responses":[{"status":503,"body":"…","retry_after":"1","delay":0.5,
                        "headers":{…}}, …], "default":{…}?}: the listed responses answer the next
                        requests in order, then the default applies
-  POST /_reset         forget recorded requests and the script
+  POST /_refuse        JSON {"containing":"text","status":400,"body":"…"}: answer every later
+                       write whose body contains the text like InfluxDB 1.x refusing a bad line
+                       (it does not say which one); scripted responses still come first
+  POST /_reset         forget recorded requests, the script and the refusals
   GET  /_health        200
 """
 import argparse
@@ -38,6 +41,7 @@ LOCK = threading.Lock()
 REQUESTS = []
 SCRIPT = []
 DEFAULT = {}
+REFUSALS = []
 RECORD_PATH = None
 
 
@@ -62,7 +66,7 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def control(self, body):
-        global SCRIPT, DEFAULT
+        global SCRIPT, DEFAULT, REFUSALS
         if self.command == "GET" and self.path == "/_requests":
             with LOCK:
                 data = json.dumps(REQUESTS).encode()
@@ -74,10 +78,16 @@ class Handler(BaseHTTPRequestHandler):
                 if "default" in spec:
                     DEFAULT = spec["default"]
             self.answer(200, b"{}", {"Content-Type": "application/json"})
+        elif self.command == "POST" and self.path == "/_refuse":
+            spec = json.loads(body or b"{}")
+            with LOCK:
+                REFUSALS.append(spec)
+            self.answer(200, b"{}", {"Content-Type": "application/json"})
         elif self.command == "POST" and self.path == "/_reset":
             with LOCK:
                 REQUESTS.clear()
                 SCRIPT = []
+                REFUSALS = []
             self.answer(200, b"{}", {"Content-Type": "application/json"})
         elif self.path == "/_health":
             self.answer(200, b"ok")
@@ -105,7 +115,11 @@ class Handler(BaseHTTPRequestHandler):
                 record["decode_error"] = str(error)
         with LOCK:
             REQUESTS.append(record)
-            response = SCRIPT.pop(0) if SCRIPT else DEFAULT
+            if SCRIPT:
+                response = SCRIPT.pop(0)
+            else:
+                refusal = next((r for r in REFUSALS if r.get("containing", "").encode() in body), None)
+                response = {"status": refusal.get("status", 400), "body": refusal.get("body", "")} if refusal else DEFAULT
             if RECORD_PATH:
                 with open(RECORD_PATH, "a") as f:
                     f.write(json.dumps(record) + "\n")

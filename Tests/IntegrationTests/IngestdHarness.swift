@@ -72,6 +72,23 @@ final class IngestdHarness: @unchecked Sendable {
         }
     }
 
+    /// Waits until the newest stats line satisfies `condition`.
+    func waitForStats(_ what: String, timeout: Double = 120, _ condition: @escaping ([String: String]) -> Bool) async throws {
+        guard let ingestd else { throw HarnessError("ingestd is not running") }
+        do {
+            try await eventually(what, timeout: timeout) { condition(ingestd.latestStats()) }
+        } catch {
+            throw HarnessError("\(error); last stats: \(ingestd.logLines(message: "stats").last ?? "none")")
+        }
+    }
+
+    /// Publishes `count` telemetry messages per device, seq numbers from `from`.
+    func publish(devices: [String], count: Int, from: Int = 0) async throws {
+        for device in devices {
+            try await broker.publish(topic: Fleet.topic(device), lines: (from..<from + count).map { Fleet.telemetry(device, seq: $0) })
+        }
+    }
+
     /// SIGTERM, and the exit code once ingestd has drained.
     func stopIngestd() async throws -> Int32 {
         guard let ingestd else { throw HarnessError("ingestd is not running") }

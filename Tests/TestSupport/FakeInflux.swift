@@ -124,6 +124,14 @@ public final class FakeInflux: Sendable {
     }
 
     /// Forgets recorded requests and the script.
+    /// From now on, every write whose body contains `text` is refused like InfluxDB 1.x refuses a
+    /// batch with a bad line: `status` (400) and a message that does not say which line.
+    public func refuse(writesContaining text: String, status: Int = 400,
+                       body: String = #"{"error":"partial write: field type conflict"}"#) async throws {
+        let spec = try JSONSerialization.data(withJSONObject: ["containing": text, "status": status, "body": body])
+        _ = try await testHTTP(method: "POST", url: "\(baseURL)/_refuse", body: spec)
+    }
+
     public func reset() async throws {
         _ = try await testHTTP(method: "POST", url: "\(baseURL)/_reset")
     }

@@ -1,0 +1,111 @@
+import ArgumentParser
+import Foundation
+import IngestCore
+import IngestService
+import Logging
+
+/// `ingestd spool status|replay|purge`: look after the spool while the daemon is stopped.
+struct SpoolCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "spool",
+        abstract: "Inspect, replay or purge the disk spool (SPOOL_DIR) while the daemon is stopped.",
+        subcommands: [Status.self, Replay.self, Purge.self]
+    )
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Segments, bytes and the oldest segment's age.")
+
+        func run() async throws {
+            let settings = try SettingsLoader.loadOrExit()
+            // The daemon's stats line reports the spool while it runs; here the directory must be quiet.
+            let (lock, _) = try SpoolCommand.open(settings, logger: Logger(label: "ingestd"))
+            defer { lock.release() }
+            let status: SpoolStatus
+            do {
+                status = try DiskSpool.inspect(directory: settings.spoolDirectory)
+            } catch {
+                throw SpoolCommand.fail("cannot read the spool in \(settings.spoolDirectory): \(error)")
+            }
+            let age = status.oldestAgeSeconds.map { String(format: "%.0f s", $0) } ?? "-"
+            print("spool \(settings.spoolDirectory): \(status.segments) segments, \(status.bytes) bytes, oldest \(age)")
+            let deadLetters = (try? FileManager.default.contentsOfDirectory(atPath: settings.spoolDirectory + "/dead-letter")) ?? []
+            print("dead-letter files: \(deadLetters.count) (\(settings.spoolDirectory)/dead-letter)")
+        }
+    }
+
+    struct Replay: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Send every spooled batch to InfluxDB now, then exit (1 if InfluxDB refused to take them).")
+
+        func run() async throws {
+            let settings = try SettingsLoader.loadOrExit()
+            LineLogHandler.bootstrap(format: settings.logFormat, level: settings.logLevel)
+            let logger = Logger(label: "ingestd")
+            let (lock, store) = try SpoolCommand.open(settings, logger: logger)
+            defer { lock.release() }
+            let client = InfluxClient(configuration: settings.influxClientConfiguration, logger: logger)
+            defer { client.shutdown() }
+            let replayer = SpoolReplayer(
+                store: store, client: client,
+                backoff: RetryBackoff(baseMilliseconds: settings.influxRetryBaseMilliseconds,
+                                      maxDelayMilliseconds: settings.influxRetryMaxDelayMilliseconds),
+                logger: logger)
+            let complete = await replayer.replayAll()
+            let left = await store.spool.status
+            logger.info("spool replay finished", metadata: [
+                "lines": "\(store.metrics.replayedLines.load(ordering: .relaxed))",
+                "dead_letter_lines": "\(store.metrics.deadLetterLines.load(ordering: .relaxed))",
+                "segments_left": "\(left.segments)",
+            ])
+            if !complete { throw ExitCode(IngestExitCode.failure.rawValue) }
+        }
+    }
+
+    struct Purge: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete every spooled batch. Their data is gone for good.")
+
+        @Flag(name: .customLong("yes-delete-data"), help: "Confirm that the spooled data may be deleted.")
+        var confirmed = false
+
+        func validate() throws {
+            guard confirmed else {
+                throw ValidationError("purge deletes spooled data that is not in InfluxDB; add --yes-delete-data to confirm")
+            }
+        }
+
+        func run() async throws {
+            let settings = try SettingsLoader.loadOrExit()
+            LineLogHandler.bootstrap(format: settings.logFormat, level: settings.logLevel)
+            let logger = Logger(label: "ingestd")
+            let (lock, store) = try SpoolCommand.open(settings, logger: logger)
+            defer { lock.release() }
+            var segments = 0
+            while case let (id, _)? = try? await store.spool.oldest() {
+                await store.spool.remove(id)
+                segments += 1
+            }
+            logger.warning("spool purged", metadata: ["segments": "\(segments)", "directory": "\(settings.spoolDirectory)"])
+        }
+    }
+
+    /// Takes the instance lock (a running daemon makes this exit 75) and opens the spool.
+    static func open(_ settings: Settings, logger: Logger) throws -> (InstanceLock, DurableStore) {
+        do {
+            let lock = try InstanceLock(directory: settings.spoolDirectory)
+            let store = try DurableStore(directory: settings.spoolDirectory, maxBytes: Int64(settings.spoolMaxBytes), logger: logger)
+            return (lock, store)
+        } catch let SpoolError.alreadyLocked(path, pid) {
+            logger.critical("ingestd is running on this spool directory; stop it first", metadata: [
+                "lock": "\(path)", "pid": "\(pid.map(String.init) ?? "unknown")", "exit_code": "75",
+            ])
+            throw ExitCode(IngestExitCode.locked.rawValue)
+        } catch {
+            throw fail("cannot open the spool in \(settings.spoolDirectory): \(error)")
+        }
+    }
+
+    static func fail(_ message: String) -> ExitCode {
+        FileHandle.standardError.write(Data((LogLineFormatter(format: .logfmt).render(
+            level: .error, message: message, metadata: [:]) + "\n").utf8))
+        return ExitCode(IngestExitCode.failure.rawValue)
+    }
+}
