@@ -53,6 +53,8 @@ final class SettingsTests: XCTestCase {
         XCTAssertEqual(settings.spoolDirectory, "/var/lib/ingestd/spool")
         XCTAssertEqual(settings.spoolAfterMilliseconds, 10000)
         XCTAssertEqual(settings.spoolMaxBytes, 1 << 30)
+        XCTAssertEqual(settings.durability, .memory)
+        XCTAssertEqual(settings.journalSyncMilliseconds, 50)
     }
 
     func testValuesAreReadAndTrimmed() throws {
@@ -97,6 +99,8 @@ final class SettingsTests: XCTestCase {
         assertInvalid(["REGISTRY": "ldap"], names: "REGISTRY")
         assertInvalid(["SPOOL_MAX_BYTES": "1000"], names: "SPOOL_MAX_BYTES")
         assertInvalid(["SPOOL_AFTER_MS": "-1"], names: "SPOOL_AFTER_MS")
+        assertInvalid(["DURABILITY": "disk"], names: "DURABILITY")
+        assertInvalid(["JOURNAL_SYNC_MS": "0"], names: "JOURNAL_SYNC_MS")
     }
 
     func testTheMessageQuotesTheValueAndTheAllowedRange() {

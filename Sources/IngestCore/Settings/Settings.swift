@@ -59,6 +59,8 @@ public struct Settings: Sendable {
     public var spoolDirectory: String
     public var spoolAfterMilliseconds: Int
     public var spoolMaxBytes: Int
+    public var durability: DurabilityMode
+    public var journalSyncMilliseconds: Int
 
     // Lifecycle and logs
     public var shutdownTimeoutSeconds: Int
@@ -127,6 +129,8 @@ public struct Settings: Sendable {
         spoolDirectory = env.string("SPOOL_DIR", default: "/var/lib/ingestd/spool")
         spoolAfterMilliseconds = try env.integer("SPOOL_AFTER_MS", default: 10000, range: 0...86_400_000)
         spoolMaxBytes = try env.integer("SPOOL_MAX_BYTES", default: 1 << 30, range: (1 << 20)...(1 << 50))
+        durability = try env.choice("DURABILITY", default: .memory)
+        journalSyncMilliseconds = try env.integer("JOURNAL_SYNC_MS", default: 50, range: 1...60_000)
 
         shutdownTimeoutSeconds = try env.integer("SHUTDOWN_TIMEOUT_SECONDS", default: 20, range: 0...3600)
         logStatsEverySeconds = try env.integer("LOG_STATS_EVERY_SECONDS", default: 30, range: 0...86400)

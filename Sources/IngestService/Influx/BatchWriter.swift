@@ -30,6 +30,7 @@ public actor BatchWriter: Service {
 
     private let client: any InfluxWriting
     private let store: (any OverflowStore)?
+    private let journal: CrashJournal?
     private let logger: Logger
     private let backoff: RetryBackoff
     /// Time since the writer was created, on the injected clock.
@@ -41,6 +42,13 @@ public actor BatchWriter: Service {
         var lineCount = 0
         /// When its oldest line arrived (on `now`).
         var oldest: Duration
+        /// Crash-journal numbers of the lines, in order (empty without a journal).
+        var sequenceRuns: [SequenceRun] = []
+    }
+
+    private struct SequenceRun {
+        var start: UInt64
+        var count: Int
     }
 
     struct Batch: Sendable {
@@ -50,6 +58,8 @@ public actor BatchWriter: Service {
         let lineCount: Int
         /// When the batch was cut (on `now`): the spool takes it `spoolAfterMilliseconds` later.
         let createdAt: Duration
+        /// The crash-journal number of its first line; its others are higher.
+        var firstSequence: UInt64? = nil
         var failedAttempts = 0
     }
 
@@ -72,6 +82,11 @@ public actor BatchWriter: Service {
     private var spooledAtShutdown: Set<Int> = []
     /// Set by a second SIGTERM/SIGINT: stop waiting for InfluxDB and spool what is left.
     private var abandoned = false
+    /// First journal numbers of appends that are waiting for memory or being spooled: not yet in a
+    /// buffer, but not safe either.
+    private var appendingSequences: [UInt64: Int] = [:]
+    private var highestSequence: UInt64?
+    private var acknowledgedSequence: UInt64 = 0
     /// Batches waiting out their backoff delay, by id.
     private var waitingRetry: [Int: Batch] = [:]
     /// Lines in memory not yet acknowledged or refused (including space reserved for resumed waiters).
@@ -90,12 +105,14 @@ public actor BatchWriter: Service {
         configuration: BatchWriterConfiguration,
         client: some InfluxWriting,
         store: (any OverflowStore)? = nil,
+        journal: CrashJournal? = nil,
         logger: Logger,
         clock: C = ContinuousClock()
     ) where C.Duration == Duration {
         self.configuration = configuration
         self.client = client
         self.store = store
+        self.journal = journal
         self.logger = logger
         self.metrics = WriterMetrics()
         self.backoff = RetryBackoff(
@@ -114,12 +131,23 @@ public actor BatchWriter: Service {
     ///
     /// `lineCount` is the number of lines in `lines`; the writer counts newlines itself for its
     /// bookkeeping, so a wrong count cannot corrupt it. A missing final newline is added.
-    public func append(database: String, lines: [UInt8], lineCount: Int) async {
+    public func append(database: String, lines: [UInt8], lineCount: Int, journalSequences: ClosedRange<UInt64>?) async {
         guard !lines.isEmpty else { return }
         var lines = lines
         if lines.last != UInt8(ascii: "\n") { lines.append(UInt8(ascii: "\n")) }
         let count = Self.countLines(lines)
         assert(count == lineCount, "append(lineCount: \(lineCount)) but the chunk has \(count) lines")
+        if let journalSequences {
+            appendingSequences[journalSequences.lowerBound, default: 0] += 1
+            highestSequence = max(highestSequence ?? 0, journalSequences.upperBound)
+        }
+        defer {
+            if let first = journalSequences?.lowerBound {
+                appendingSequences[first]! -= 1
+                if appendingSequences[first] == 0 { appendingSequences[first] = nil }
+                acknowledgeJournal()
+            }
+        }
 
         if !flushesImmediately && (!spaceWaiters.isEmpty || !hasSpace(for: count)) {
             // While InfluxDB is down, memory will not free up soon: the chunk goes to disk. While it
@@ -132,7 +160,7 @@ public actor BatchWriter: Service {
         } else {
             linesInMemory += count
         }
-        insert(database: database, lines: lines, count: count)
+        insert(database: database, lines: lines, count: count, sequences: journalSequences)
         publishBufferedLines()
         pump()
     }
@@ -173,11 +201,12 @@ public actor BatchWriter: Service {
         }
     }
 
-    private func insert(database: String, lines: [UInt8], count: Int) {
+    private func insert(database: String, lines: [UInt8], count: Int, sequences: ClosedRange<UInt64>?) {
         // Taken out of the dictionary so appending does not copy the bytes (copy-on-write).
         var buffer = buffers.removeValue(forKey: database) ?? Buffer(oldest: now())
         if buffer.lineCount == 0 { buffer.oldest = now() }
         buffer.bytes.append(contentsOf: lines)
+        if let sequences { buffer.sequenceRuns.append(SequenceRun(start: sequences.lowerBound, count: count)) }
         buffer.lineCount += count
         while buffer.lineCount >= configuration.batchSize || buffer.bytes.count >= configuration.maxBatchBytes {
             cutBatch(from: &buffer, database: database)
@@ -212,7 +241,20 @@ public actor BatchWriter: Service {
             buffer.bytes.removeFirst(end)
         }
         buffer.lineCount -= lines
-        ready.append(Batch(id: nextID, database: database, body: body, lineCount: lines, createdAt: now()))
+        let firstSequence = buffer.sequenceRuns.first?.start
+        var remaining = lines
+        while remaining > 0, !buffer.sequenceRuns.isEmpty {
+            let taken = min(remaining, buffer.sequenceRuns[0].count)
+            remaining -= taken
+            if taken == buffer.sequenceRuns[0].count {
+                buffer.sequenceRuns.removeFirst()
+            } else {
+                buffer.sequenceRuns[0].start += UInt64(taken)
+                buffer.sequenceRuns[0].count -= taken
+            }
+        }
+        ready.append(Batch(id: nextID, database: database, body: body, lineCount: lines, createdAt: now(),
+                           firstSequence: firstSequence))
         nextID += 1
         metrics.flushes.wrappingAdd(1, ordering: .relaxed)
     }
@@ -321,7 +363,28 @@ public actor BatchWriter: Service {
         publishBufferedLines()
         resumeSpaceWaiters()
         pump()
+        acknowledgeJournal()
         resumeIdleWaitersIfIdle()
+    }
+
+    /// Tells the crash journal which lines are safe (in InfluxDB, the spool or the dead-letter
+    /// folder): every number below the smallest one still buffered, queued, in flight or arriving.
+    private func acknowledgeJournal() {
+        guard let journal, let highest = highestSequence else { return }
+        var lowest = UInt64.max
+        for buffer in buffers.values { if let first = buffer.sequenceRuns.first?.start { lowest = min(lowest, first) } }
+        for first in appendingSequences.keys { lowest = min(lowest, first) }
+        func consider(_ batch: Batch) {
+            if let first = batch.firstSequence, !spooledAtShutdown.contains(batch.id) { lowest = min(lowest, first) }
+        }
+        ready.forEach(consider)
+        waitingRetry.values.forEach(consider)
+        inFlightBatches.values.forEach(consider)
+        parkedBatches.values.forEach(consider)
+        let mark = lowest == .max ? highest : lowest &- 1
+        guard lowest > 0, mark > acknowledgedSequence else { return }
+        acknowledgedSequence = mark
+        journal.acknowledge(upTo: mark)
     }
 
     /// Warns on the first failure of a batch and then on attempts 2, 4, 8, …, so an outage does not
@@ -541,6 +604,7 @@ public actor BatchWriter: Service {
             spooled += batch.lineCount
         }
         publishBufferedLines()
+        acknowledgeJournal()
         return spooled
     }
 

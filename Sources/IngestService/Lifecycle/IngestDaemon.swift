@@ -64,6 +64,18 @@ public struct IngestDaemon: Sendable {
         defer { lock.release() }
         await store.refreshMetrics()
 
+        var journal: CrashJournal?
+        if settings.durability == .journal {
+            do {
+                journal = try CrashJournal(directory: settings.spoolDirectory + "/journal", logger: logger)
+            } catch {
+                logger.critical("invalid configuration: cannot open the crash journal", metadata: [
+                    "variable": "DURABILITY", "path": "\(settings.spoolDirectory)/journal", "error": "\(error)", "exit_code": "78",
+                ])
+                return .badConfiguration
+            }
+        }
+
         let auth = registry.map {
             AuthService(
                 registry: $0,
@@ -76,7 +88,8 @@ public struct IngestDaemon: Sendable {
         let intake = IntakeQueue(capacity: settings.intakeCapacity)
         let mqtt = MQTTSource(configuration: settings.mqttConfiguration, intake: intake, logger: logger)
         let client = InfluxClient(configuration: settings.influxClientConfiguration, logger: logger)
-        let writer = BatchWriter(configuration: settings.batchWriterConfiguration, client: client, store: store, logger: logger)
+        let writer = BatchWriter(configuration: settings.batchWriterConfiguration, client: client, store: store,
+                                 journal: journal, logger: logger)
         let replayer = SpoolReplayer(
             store: store, client: client,
             backoff: RetryBackoff(baseMilliseconds: settings.influxRetryBaseMilliseconds,
@@ -84,7 +97,7 @@ public struct IngestDaemon: Sendable {
             logger: logger)
         let pipeline = IngestPipeline(
             configuration: settings.pipelineConfiguration(clock: clock), intake: intake, auth: auth,
-            sink: writer, clock: clock, logger: logger)
+            sink: writer, journal: journal, clock: clock, logger: logger)
         let stats = StatsReporter(everySeconds: settings.logStatsEverySeconds, clock: clock, logger: logger) {
             var snapshot = StatsSnapshot()
             snapshot.pipeline = pipeline.metrics.snapshot
@@ -101,6 +114,10 @@ public struct IngestDaemon: Sendable {
         }
 
         var services: [any Service] = [stats, writer, replayer, pipeline]
+        if let journal {
+            services.insert(JournalService(journal: journal, sink: writer,
+                                           syncEvery: .milliseconds(settings.journalSyncMilliseconds), logger: logger), at: 0)
+        }
         if let registry, let auth {
             services.append(RegistryReloader(registry: registry, logger: logger) { auth.clearCache() })
         }
@@ -118,6 +135,7 @@ public struct IngestDaemon: Sendable {
             "devices": "\(registry?.count ?? 0)",
             "require_token": "\(settings.requireToken ? 1 : 0)",
             "spool_dir": "\(settings.spoolDirectory)",
+            "durability": "\(settings.durability.rawValue)",
             "spool_segments": "\(store.metrics.segments.load(ordering: .relaxed))",
         ])
 

@@ -31,13 +31,16 @@ public final class IngestPipeline: Service {
     private let intake: IntakeQueue
     private let auth: AuthService?
     private let sink: any LineSink
+    private let journal: CrashJournal?
     private let clock: any MonotonicClock
     private let logger: Logger
     public let metrics = PipelineMetrics()
 
     /// `auth` nil means REGISTRY=none: every device is accepted, its site taken from the payload.
+    /// `journal` (DURABILITY=journal) gets every accepted line before the writer does.
     public init(configuration: Configuration, intake: IntakeQueue, auth: AuthService?, sink: any LineSink,
-                clock: any MonotonicClock, logger: Logger) {
+                journal: CrashJournal? = nil, clock: any MonotonicClock, logger: Logger) {
+        self.journal = journal
         self.configuration = configuration
         self.intake = intake
         self.auth = auth
@@ -71,7 +74,8 @@ public final class IngestPipeline: Service {
                 }
             }
             for (database, buffer) in buffers where buffer.lineCount > 0 {
-                await sink.append(database: database, lines: buffer.bytes, lineCount: buffer.lineCount)
+                await sink.append(database: database, lines: buffer.bytes, lineCount: buffer.lineCount,
+                                  journalSequences: journalLines(database: database, buffer.bytes))
             }
             // Keep the dictionary's keys and capacity: tenants repeat from chunk to chunk.
             for database in buffers.keys { buffers[database]?.reset() }
@@ -84,5 +88,19 @@ public final class IngestPipeline: Service {
         logger.info("pipeline drained", metadata: [
             "received": "\(counters.received)", "enqueued": "\(counters.enqueued)", "rejected": "\(counters.rejected)",
         ])
+    }
+
+    /// Appends to the crash journal; a journal that fails is logged, and the lines still go to the
+    /// writer: refusing them would lose them for certain.
+    private func journalLines(database: String, _ lines: [UInt8]) -> ClosedRange<UInt64>? {
+        guard let journal else { return nil }
+        do {
+            return try journal.append(database: database, lines: lines)
+        } catch {
+            logger.error("crash journal: append failed; lines continue without journal protection", metadata: [
+                "database": "\(database)", "error": "\(error)",
+            ])
+            return nil
+        }
     }
 }

@@ -1,0 +1,42 @@
+import Logging
+import ServiceLifecycle
+
+/// Runs the crash journal of DURABILITY=journal: first hands what an earlier run left unacknowledged
+/// to the writer, then syncs the journal every JOURNAL_SYNC_MS (group commit), and once more after
+/// the writer has drained, so the last acknowledgements reach the disk. Listed first among the
+/// services, it is the last to stop.
+public final class JournalService: Service {
+    private let journal: CrashJournal
+    private let sink: any LineSink
+    private let interval: Duration
+    private let logger: Logger
+
+    public init(journal: CrashJournal, sink: any LineSink, syncEvery interval: Duration, logger: Logger) {
+        self.journal = journal
+        self.sink = sink
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async {
+        let recovered = journal.recovered
+        if !recovered.isEmpty {
+            let lines = recovered.reduce(0) { $0 + $1.lineCount }
+            logger.warning("crash journal: writing what the previous run had not delivered", metadata: [
+                "lines": "\(lines)", "batches": "\(recovered.count)",
+            ])
+            for batch in recovered {
+                await sink.append(database: batch.database, lines: batch.lines, lineCount: batch.lineCount,
+                                  journalSequences: batch.sequences)
+            }
+        }
+        await cancelWhenGracefulShutdown {
+            await self.journal.syncPeriodically(every: self.interval)
+        }
+        do {
+            try journal.sync()
+        } catch {
+            logger.error("crash journal: last sync failed", metadata: ["error": "\(error)"])
+        }
+    }
+}
