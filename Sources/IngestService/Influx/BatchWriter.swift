@@ -388,7 +388,8 @@ public actor BatchWriter: Service {
     }
 
     /// Warns on the first failure of a batch and then on attempts 2, 4, 8, …, so an outage does not
-    /// flood the log; the other attempts log at debug. 401/403 are operator errors (credentials).
+    /// flood the log; the other attempts log at debug. 401/403 are operator errors (credentials) and
+    /// are logged as errors on every attempt.
     private func logRetry(_ batch: Batch, failure: InfluxWriteFailure, delayMilliseconds: Int) {
         let metadata: Logger.Metadata = [
             "database": "\(batch.database)", "lines": "\(batch.lineCount)",
@@ -399,8 +400,8 @@ public actor BatchWriter: Service {
         let prominent = attempt & (attempt - 1) == 0
         switch failure.statusCode {
         case 401, 403:
-            logger.log(level: prominent ? .error : .debug,
-                       "InfluxDB refused the credentials; check INFLUXDB_TOKEN and permissions; will retry", metadata: metadata)
+            // An operator's error: say so on every attempt, the data is kept until it is fixed.
+            logger.error("InfluxDB refused the credentials; check INFLUXDB_TOKEN and permissions; will retry", metadata: metadata)
         default:
             logger.log(level: prominent ? .warning : .debug, "write failed; will retry", metadata: metadata)
         }
