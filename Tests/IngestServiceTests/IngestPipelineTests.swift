@@ -1,0 +1,163 @@
+import IngestCore
+@testable import IngestService
+import Logging
+import ServiceLifecycle
+import Synchronization
+import XCTest
+
+/// Records what the pipeline hands over.
+final class RecordingSink: LineSink {
+    private let state = Mutex<[(database: String, lines: [String])]>([])
+    var appends: [(database: String, lines: [String])] { state.withLock { $0 } }
+    var lines: [String] { appends.flatMap(\.lines) }
+
+    func append(database: String, lines: [UInt8], lineCount: Int, journalSequences: ClosedRange<UInt64>?) async {
+        let text = String(decoding: lines, as: UTF8.self).split(separator: "\n").map(String.init)
+        precondition(text.count == lineCount)
+        state.withLock { $0.append((database, text)) }
+    }
+}
+
+/// A registry that answers slowly and counts its queries.
+final class CountingRegistry: DeviceRegistry {
+    let kind = "test"
+    private let records: [DeviceKey: DeviceRecord]
+    private let count = Atomic<Int>(0)
+    var queries: Int { count.load(ordering: .relaxed) }
+
+    init(_ records: [DeviceRecord]) {
+        self.records = Dictionary(uniqueKeysWithValues: records.map { (DeviceKey(tenantID: $0.tenantID, deviceID: $0.deviceID), $0) })
+    }
+
+    func lookup(_ key: DeviceKey) async throws(RegistryError) -> DeviceRecord? {
+        count.add(1, ordering: .relaxed)
+        try? await Task.sleep(for: .milliseconds(20))
+        return records[key]
+    }
+}
+
+final class IngestPipelineTests: XCTestCase {
+    private func configuration(template: String = "telemetry_{tenant_id}") -> IngestPipeline.Configuration {
+        let namer = DatabaseNamer(template: template)
+        return IngestPipeline.Configuration(
+            validator: MessageValidator(
+                maxPayloadBytes: 8192, topicParser: TopicParser(allowedMessageTypes: ["telemetry", "heartbeat"]),
+                decoder: EnvelopeDecoder(limits: EnvelopeLimits())),
+            encoder: LineProtocolEncoder(tenantAsTag: namer.tenantAsTag),
+            databaseNamer: namer,
+            rateLimiter: RateLimiter(ratePerSecond: 0, burst: 1, maxDevices: 100))
+    }
+
+    private func message(_ tenant: String, _ device: String, seq: Int, token: String? = nil) -> InboundMessage {
+        let tokenField = token.map { #","provision_token":"\#($0)""# } ?? ""
+        let payload = #"{"site_id":"s1","seq":\#(seq),"ts":1770628523045\#(tokenField),"metrics":{"t":1.5}}"#
+        return InboundMessage(topic: "tenant/\(tenant)/device/\(device)/telemetry", payload: Array(payload.utf8), receivedAtNanos: 0)
+    }
+
+    private var logger: Logger {
+        var logger = Logger(label: "test.pipeline")
+        logger.logLevel = .critical
+        return logger
+    }
+
+    /// Runs the pipeline over `messages` until the intake is closed and drained.
+    private func run(_ messages: [InboundMessage], auth: AuthService?, template: String = "telemetry_{tenant_id}") async throws -> (RecordingSink, PipelineCounters) {
+        let intake = IntakeQueue(capacity: messages.count + 1)
+        for message in messages { intake.put(message) }
+        intake.close()
+        let sink = RecordingSink()
+        let pipeline = IngestPipeline(configuration: configuration(template: template), intake: intake, auth: auth,
+                                      sink: sink, clock: ManualClock(), logger: logger)
+        // The pipeline waits for its own graceful shutdown once the intake is drained.
+        let group = ServiceGroup(configuration: .init(services: [pipeline], logger: logger))
+        let running = Task { try await group.run() }
+        try await eventualCounters(pipeline, received: messages.count)
+        await group.triggerGracefulShutdown()
+        try await running.value
+        return (sink, pipeline.metrics.snapshot)
+    }
+
+    private func eventualCounters(_ pipeline: IngestPipeline, received: Int) async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while pipeline.metrics.snapshot.received < received {
+            guard ContinuousClock.now < deadline else { return XCTFail("pipeline did not finish") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    func testLinesAreGroupedByTenantDatabase() async throws {
+        let messages = [message("a", "d1", seq: 1), message("b", "d1", seq: 2), message("a", "d2", seq: 3)]
+        let (sink, counters) = try await run(messages, auth: nil)
+        XCTAssertEqual(counters.received, 3)
+        XCTAssertEqual(counters.enqueued, 3)
+        XCTAssertEqual(Set(sink.appends.map(\.database)), ["telemetry_a", "telemetry_b"])
+        XCTAssertEqual(sink.appends.first { $0.database == "telemetry_a" }?.lines,
+                       ["telemetry,device_id=d1,site_id=s1 seq=1i,t=1.5 1770628523045000000",
+                        "telemetry,device_id=d2,site_id=s1 seq=3i,t=1.5 1770628523045000000"])
+    }
+
+    func testASharedDatabaseTagsTheTenant() async throws {
+        let (sink, _) = try await run([message("a", "d1", seq: 1)], auth: nil, template: "fleet")
+        XCTAssertEqual(sink.appends.map(\.database), ["fleet"])
+        XCTAssertEqual(sink.lines, ["telemetry,device_id=d1,site_id=s1,tenant_id=a seq=1i,t=1.5 1770628523045000000"])
+    }
+
+    func testRejectsAreCountedAndNothingOfThemIsWritten() async throws {
+        let bad = InboundMessage(topic: "tenant/a/device/d1/telemetry", payload: Array("{oops".utf8), receivedAtNanos: 0)
+        let (sink, counters) = try await run([bad, message("a", "d1", seq: 1)], auth: nil)
+        XCTAssertEqual(counters.rejected(.badJSON), 1)
+        XCTAssertEqual(counters.enqueued, 1)
+        XCTAssertEqual(sink.lines.count, 1)
+    }
+
+    /// 50 messages of one new device make one registry query; the unknown device is refused.
+    func testConcurrentMissesForOneDeviceMakeOneQuery() async throws {
+        let registry = CountingRegistry([DeviceRecord(tenantID: "a", deviceID: "d1", siteID: "s1", status: "ACTIVE",
+                                                      provisionTokenHash: TokenHasher.sha256Hex("tok"))])
+        let auth = AuthService(registry: registry, configuration: .init(maxSize: 100, ttlSeconds: 60, negativeTTLSeconds: 10),
+                               requireToken: true, clock: ManualClock(), logger: logger)
+        var messages = (0..<50).map { message("a", "d1", seq: $0, token: "tok") }
+        messages += (0..<5).map { message("a", "stranger", seq: $0, token: "tok") }
+        let (sink, counters) = try await run(messages, auth: auth)
+        XCTAssertEqual(sink.lines.count, 50)
+        XCTAssertEqual(counters.rejected(.unregisteredDevice), 5)
+        XCTAssertEqual(registry.queries, 2, "one per device: the cache holds known and unknown devices")
+        let queries = await auth.registryQueries
+        XCTAssertEqual(queries, 2)
+    }
+
+    /// Many lookups racing for one device share one query.
+    func testTheCoalescerSharesOneQueryBetweenRacingLookups() async throws {
+        let registry = CountingRegistry([DeviceRecord(tenantID: "a", deviceID: "d1", siteID: "s1", status: "ACTIVE", provisionTokenHash: nil)])
+        let auth = AuthService(registry: registry, configuration: .init(maxSize: 100, ttlSeconds: 60, negativeTTLSeconds: 10),
+                               requireToken: false, clock: ManualClock(), logger: logger)
+        let validator = configuration().validator
+        var limiter = RateLimiter(ratePerSecond: 0, burst: 1, maxDevices: 10)
+        let validated = try validator.validate(topic: "tenant/a/device/d1/telemetry", payload: message("a", "d1", seq: 1).payload,
+                                               rateLimiter: &limiter, now: 0)
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<50 { group.addTask { try? await auth.authorize(validated) } }
+        }
+        XCTAssertEqual(registry.queries, 1)
+    }
+
+    /// The cache forgets a revoked device only when told (reload, SIGHUP) or when its TTL passes.
+    func testTTLAndClearingTheCacheMakeTheRegistryAskedAgain() async throws {
+        let registry = CountingRegistry([DeviceRecord(tenantID: "a", deviceID: "d1", siteID: "s1", status: "ACTIVE", provisionTokenHash: nil)])
+        let clock = ManualClock()
+        let auth = AuthService(registry: registry, configuration: .init(maxSize: 100, ttlSeconds: 60, negativeTTLSeconds: 10),
+                               requireToken: false, clock: clock, logger: logger)
+        var limiter = RateLimiter(ratePerSecond: 0, burst: 1, maxDevices: 10)
+        let validated = try configuration().validator.validate(
+            topic: "tenant/a/device/d1/telemetry", payload: message("a", "d1", seq: 1).payload, rateLimiter: &limiter, now: 0)
+        try await auth.authorize(validated)
+        try await auth.authorize(validated)
+        XCTAssertEqual(registry.queries, 1)
+        clock.advance(by: 61_000_000_000)
+        try await auth.authorize(validated)
+        XCTAssertEqual(registry.queries, 2)
+        auth.clearCache()
+        try await auth.authorize(validated)
+        XCTAssertEqual(registry.queries, 3)
+    }
+}
