@@ -289,6 +289,7 @@ final class MQTTSession: @unchecked Sendable {
                     "topic": "\(filter)", "reason": "\(String(cString: mosquitto_reason_string(qos)))",
                 ])
             } else {
+                metrics.setSubscribed()
                 logger.info("mqtt subscribed", metadata: ["topic": "\(filter)", "qos": "\(qos)"])
             }
         }
