@@ -83,7 +83,7 @@ final class HealthTests: XCTestCase {
         XCTAssertEqual(parsed.samples["ingestd_influx_batch_lines_sum"], 42, "every written line is in a batch")
         XCTAssertEqual(parsed.samples["ingestd_influx_write_duration_seconds_count"], parsed.samples["ingestd_influx_batch_ok_total"])
         let value1 = try await harness.count()
-        XCTAssertEqual(value1, 30, "d1's points")
+        XCTAssertEqual(value1, 42, "the points of d1 and d2")
         let value2 = try await harness.stopIngestd()
         XCTAssertEqual(value2, 0)
     }

@@ -89,7 +89,7 @@ public struct IngestDaemon: Sendable {
         services.append(mqtt)
         // Last in the list, so stopped first: STOPPING=1 goes out as the drain begins.
         let maxBuffered = settings.influxMaxBufferLines
-        services.append(SystemdNotifier(
+        let notifier = SystemdNotifier(
             subscribed: { mqtt.metrics.subscribed == 1 },
             progress: {
                 SystemdNotifier.Progress(
@@ -101,7 +101,8 @@ public struct IngestDaemon: Sendable {
                 return "received=\(s.pipeline.received) enqueued=\(s.pipeline.enqueued) rejected=\(s.pipeline.rejected) "
                     + "influx_buffer=\(s.influxBufferedLines) influx_up=\(s.influxUp ? 1 : 0) mqtt_connected=\(s.mqttConnected ? 1 : 0)"
             },
-            logger: logger))
+            logger: logger)
+        if notifier.isEnabled { services.append(notifier) }
 
         logger.info("ingestd starting", metadata: [
             "version": "\(IngestdVersion.current)",

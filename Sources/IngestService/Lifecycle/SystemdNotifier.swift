@@ -73,7 +73,11 @@ public final class SystemdNotifier: Service, Sendable {
     }
 
     public func run() async {
-        guard isEnabled else { return }
+        guard isEnabled else {
+            // Nothing to tell; a service must not end before shutdown in a ServiceGroup.
+            try? await gracefulShutdown()
+            return
+        }
         // 1. Wait for the subscription (or for shutdown).
         let poll = AsyncTimerSequence.repeating(every: .milliseconds(100), clock: .continuous).cancelOnGracefulShutdown()
         var ready = subscribed()
