@@ -14,6 +14,7 @@ command -v influxd >/dev/null || need+=(influxdb)
 command -v curl >/dev/null || need+=(curl)
 command -v python3 >/dev/null || need+=(python3)
 command -v openssl >/dev/null || need+=(openssl)
+command -v systemd-analyze >/dev/null || need+=(systemd)   # `systemd-analyze verify` checks the unit file
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "install-deps: installing ${need[*]}"
@@ -24,6 +25,18 @@ if [ ${#need[@]} -gt 0 ]; then
   # Debian's packages start their services on install where policy allows; the tests and the
   # demo start their own copies on free loopback ports, so a system-wide one is not needed.
   $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# Python modules the tests use: prometheus_client (an independent parser for /metrics), jsonschema and
+# PyYAML (the compose file against the Compose Specification's schema). From PyPI, only when missing.
+py_need=()
+python3 -c 'import prometheus_client' 2>/dev/null || py_need+=(prometheus_client)
+python3 -c 'import jsonschema' 2>/dev/null || py_need+=(jsonschema)
+python3 -c 'import yaml' 2>/dev/null || py_need+=(PyYAML)
+if [ ${#py_need[@]} -gt 0 ]; then
+  echo "install-deps: pip installing ${py_need[*]}"
+  python3 -m pip install --quiet "${py_need[@]}" 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages "${py_need[@]}"
 fi
 
 if ! command -v swift >/dev/null; then

@@ -153,4 +153,65 @@ final class SettingsTests: XCTestCase {
         XCTAssertEqual(settings.entries.first { $0.name == "MQTT_PORT" }?.isFromEnvironment, true)
         XCTAssertEqual(settings.entries.first { $0.name == "MQTT_HOST" }?.isFromEnvironment, false)
     }
+
+    func testProductionSettingsHealthTLSAndSharedGroup() throws {
+        let defaults = try load([:])
+        XCTAssertNil(defaults.healthListen, "health endpoints are off by default")
+        XCTAssertNil(defaults.mqttTLSCAFile)
+        XCTAssertFalse(defaults.mqttTLSEnabled)
+        XCTAssertFalse(defaults.mqttTLSInsecure)
+        XCTAssertNil(defaults.influxTLSCAFile)
+        XCTAssertFalse(defaults.influxTLSInsecure)
+        XCTAssertNil(defaults.mqttSharedGroup)
+
+        XCTAssertEqual(try load(["HEALTH_LISTEN": "127.0.0.1:9464"]).healthListen, .init(host: "127.0.0.1", port: 9464))
+        XCTAssertEqual(try load(["HEALTH_LISTEN": ":9464"]).healthListen, .init(host: "0.0.0.0", port: 9464))
+        XCTAssertEqual(try load(["HEALTH_LISTEN": "[::1]:9000"]).healthListen, .init(host: "::1", port: 9000))
+        XCTAssertEqual(try load(["HEALTH_LISTEN": "[::1]:9000"]).healthListen?.description, "[::1]:9000")
+        XCTAssertNil(try load(["HEALTH_LISTEN": "off"]).healthListen)
+        for bad in ["9464", "host:", "host:0", "host:70000", "::1:9464", "[::1]9464", "a b:1"] {
+            assertInvalid(["HEALTH_LISTEN": bad], names: "HEALTH_LISTEN")
+        }
+
+        let tls = try load(["MQTT_TLS_CA_FILE": "/ca.pem", "MQTT_TLS_CERT_FILE": "/c.pem", "MQTT_TLS_KEY_FILE": "/c.key",
+                            "MQTT_TLS_INSECURE": "1", "INFLUX_TLS_CA_FILE": "/i.pem", "INFLUX_TLS_INSECURE": "yes",
+                            "MQTT_SHARED_GROUP": "ingest"])
+        XCTAssertTrue(tls.mqttTLSEnabled)
+        XCTAssertEqual(tls.mqttTLSCAFile, "/ca.pem")
+        XCTAssertEqual(tls.mqttTLSCertFile, "/c.pem")
+        XCTAssertEqual(tls.mqttTLSKeyFile, "/c.key")
+        XCTAssertTrue(tls.mqttTLSInsecure)
+        XCTAssertEqual(tls.influxTLSCAFile, "/i.pem")
+        XCTAssertTrue(tls.influxTLSInsecure)
+        XCTAssertEqual(tls.mqttSharedGroup, "ingest")
+
+        assertInvalid(["MQTT_TLS_CA_FILE": "/ca.pem", "MQTT_TLS_CERT_FILE": "/c.pem"], names: "MQTT_TLS_CERT_FILE,MQTT_TLS_KEY_FILE")
+        assertInvalid(["MQTT_TLS_CERT_FILE": "/c.pem", "MQTT_TLS_KEY_FILE": "/c.key"], names: "MQTT_TLS_CA_FILE,MQTT_TLS_CERT_FILE")
+        assertInvalid(["MQTT_TLS_INSECURE": "1"], names: "MQTT_TLS_INSECURE,MQTT_TLS_CA_FILE")
+        assertInvalid(["MQTT_TLS_INSECURE": "maybe", "MQTT_TLS_CA_FILE": "/ca.pem"], names: "MQTT_TLS_INSECURE")
+        assertInvalid(["INFLUX_TLS_INSECURE": "2"], names: "INFLUX_TLS_INSECURE")
+        for bad in ["a/b", "a+", "#", "a b"] {
+            assertInvalid(["MQTT_SHARED_GROUP": bad], names: "MQTT_SHARED_GROUP")
+        }
+
+        // Every file setting is checked readable at start.
+        let missing: (String) -> String? = { $0 == "/missing.pem" ? "no such file" : nil }
+        for name in ["MQTT_TLS_CA_FILE", "INFLUX_TLS_CA_FILE"] {
+            XCTAssertThrowsError(try Settings(environment: ["REGISTRY": "none", name: "/missing.pem"], hostname: "h", fileProblem: missing)) {
+                XCTAssertEqual($0 as? SettingsError, .unreadableFile(name: name, path: "/missing.pem", reason: "no such file"))
+            }
+        }
+        for name in ["MQTT_TLS_CERT_FILE", "MQTT_TLS_KEY_FILE"] {
+            var environment = ["REGISTRY": "none", "MQTT_TLS_CA_FILE": "/ca.pem", "MQTT_TLS_CERT_FILE": "/c.pem", "MQTT_TLS_KEY_FILE": "/c.key"]
+            environment[name] = "/missing.pem"
+            XCTAssertThrowsError(try Settings(environment: environment, hostname: "h", fileProblem: missing)) {
+                XCTAssertEqual($0 as? SettingsError, .unreadableFile(name: name, path: "/missing.pem", reason: "no such file"))
+            }
+        }
+        let names = Set(defaults.entries.map(\.name))
+        for name in ["HEALTH_LISTEN", "MQTT_TLS_CA_FILE", "MQTT_TLS_CERT_FILE", "MQTT_TLS_KEY_FILE", "MQTT_TLS_INSECURE",
+                     "INFLUX_TLS_CA_FILE", "INFLUX_TLS_INSECURE", "MQTT_SHARED_GROUP"] {
+            XCTAssertTrue(names.contains(name), "check-config lists \(name)")
+        }
+    }
 }

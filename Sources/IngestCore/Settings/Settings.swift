@@ -68,6 +68,17 @@ public struct Settings: Sendable {
     public var logLevel: LogLevelName
     public var logFormat: LogFormat
 
+    // Production: health, TLS, scale-out
+    /// `HEALTH_LISTEN`: where /healthz, /readyz and /metrics are served; nil (default) = off.
+    public var healthListen: ListenAddress?
+    public var mqttTLSCAFile: String?
+    public var mqttTLSCertFile: String?
+    public var mqttTLSKeyFile: String?
+    public var mqttTLSInsecure: Bool
+    public var influxTLSCAFile: String?
+    public var influxTLSInsecure: Bool
+    public var mqttSharedGroup: String?
+
     /// What was read, in order, secrets redacted: the body of `ingestd check-config`.
     public var entries: [SettingEntry]
 
@@ -137,6 +148,23 @@ public struct Settings: Sendable {
         logLevel = try env.choice("LOG_LEVEL", default: .info)
         logFormat = try env.choice("LOG_FORMAT", default: .logfmt)
 
+        // Production: health, TLS, scale-out
+        if let listen = env.optionalString("HEALTH_LISTEN") {
+            healthListen = try ListenAddress(parsing: listen, variable: "HEALTH_LISTEN")
+        } else {
+            healthListen = nil
+        }
+        mqttTLSCAFile = env.optionalString("MQTT_TLS_CA_FILE")
+        mqttTLSCertFile = env.optionalString("MQTT_TLS_CERT_FILE")
+        mqttTLSKeyFile = env.optionalString("MQTT_TLS_KEY_FILE")
+        mqttTLSInsecure = try env.flag("MQTT_TLS_INSECURE", default: false)
+        influxTLSCAFile = env.optionalString("INFLUX_TLS_CA_FILE")
+        influxTLSInsecure = try env.flag("INFLUX_TLS_INSECURE", default: false)
+        mqttSharedGroup = env.optionalString("MQTT_SHARED_GROUP")
+        try Settings.checkProductionSettings(
+            mqttTLS: (mqttTLSCAFile, mqttTLSCertFile, mqttTLSKeyFile, mqttTLSInsecure),
+            influxTLSCAFile: influxTLSCAFile, mqttSharedGroup: mqttSharedGroup, fileProblem: fileProblem)
+
         entries = env.entries
 
         try checkCombinations(fileProblem: fileProblem)
@@ -167,6 +195,80 @@ public struct Settings: Sendable {
         if registry == .file, let problem = fileProblem(registryFile) {
             throw .unreadableFile(name: "REGISTRY_FILE", path: registryFile, reason: problem)
         }
+    }
+
+    /// MQTT TLS is on when any MQTT_TLS_* file is set; it then needs the CA that signed the broker's
+    /// certificate (no silent fallback to plain text, no guessing of a CA directory).
+    public var mqttTLSEnabled: Bool { mqttTLSCAFile != nil || mqttTLSCertFile != nil || mqttTLSKeyFile != nil }
+
+    /// Static because it runs inside `init`, before every stored property is set.
+    private static func checkProductionSettings(
+        mqttTLS: (caFile: String?, certFile: String?, keyFile: String?, insecure: Bool),
+        influxTLSCAFile: String?, mqttSharedGroup: String?, fileProblem: (String) -> String?
+    ) throws(SettingsError) {
+        let (mqttTLSCAFile, mqttTLSCertFile, mqttTLSKeyFile, mqttTLSInsecure) = mqttTLS
+        let mqttTLSEnabled = mqttTLSCAFile != nil || mqttTLSCertFile != nil || mqttTLSKeyFile != nil
+        let files: [(String, String?)] = [
+            ("MQTT_TLS_CA_FILE", mqttTLSCAFile), ("MQTT_TLS_CERT_FILE", mqttTLSCertFile),
+            ("MQTT_TLS_KEY_FILE", mqttTLSKeyFile), ("INFLUX_TLS_CA_FILE", influxTLSCAFile),
+        ]
+        for case let (name, path?) in files {
+            if let problem = fileProblem(path) { throw .unreadableFile(name: name, path: path, reason: problem) }
+        }
+        if (mqttTLSCertFile == nil) != (mqttTLSKeyFile == nil) {
+            throw .conflict(names: ["MQTT_TLS_CERT_FILE", "MQTT_TLS_KEY_FILE"], reason: "a client certificate needs its key: set both or neither")
+        }
+        if mqttTLSEnabled, mqttTLSCAFile == nil {
+            throw .conflict(names: ["MQTT_TLS_CA_FILE", "MQTT_TLS_CERT_FILE"],
+                            reason: "TLS to the broker needs MQTT_TLS_CA_FILE (for a public CA: /etc/ssl/certs/ca-certificates.crt)")
+        }
+        if mqttTLSInsecure, !mqttTLSEnabled {
+            throw .conflict(names: ["MQTT_TLS_INSECURE", "MQTT_TLS_CA_FILE"], reason: "MQTT_TLS_INSECURE only applies with TLS (set MQTT_TLS_CA_FILE)")
+        }
+        if let group = mqttSharedGroup, !Settings.isPlainName(group) {
+            throw .invalidValue(name: "MQTT_SHARED_GROUP", value: group,
+                                allowed: "a group name of letters, digits, '_', '-' and '.' (no '/', '+' or '#')")
+        }
+    }
+
+    /// A `host:port` to listen on (`HEALTH_LISTEN`); `[::1]:9464` for IPv6, `:9464` for every address.
+    public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
+        public var host: String
+        public var port: Int
+
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+
+        /// nil for `off`, `0`, `false`, `no` (the endpoints stay off).
+        public init?(parsing text: String, variable: String) throws(SettingsError) {
+            if ["off", "0", "false", "no"].contains(text.lowercased()) { return nil }
+            let allowed = "host:port (e.g. 127.0.0.1:9464, [::1]:9464, :9464 for every address) or off"
+            var hostPart: Substring
+            let portPart: Substring
+            if text.hasPrefix("[") {
+                guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else {
+                    throw .invalidValue(name: variable, value: text, allowed: allowed)
+                }
+                hostPart = text[text.index(after: text.startIndex)..<close]
+                portPart = text[text.index(close, offsetBy: 2)...]
+            } else {
+                guard let colon = text.lastIndex(of: ":"), !text[..<colon].contains(":") else {
+                    throw .invalidValue(name: variable, value: text, allowed: allowed)
+                }
+                hostPart = text[..<colon]
+                portPart = text[text.index(after: colon)...]
+            }
+            if hostPart.isEmpty { hostPart = "0.0.0.0" }
+            guard let port = Int(portPart), (1...65535).contains(port), !hostPart.contains(" ") else {
+                throw .invalidValue(name: variable, value: text, allowed: allowed)
+            }
+            self.host = String(hostPart)
+            self.port = port
+        }
+
+        public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
     }
 
     /// Letters, digits, `_`, `-`, `.`: safe in a database name and a measurement.

@@ -2,6 +2,7 @@ import Foundation
 import IngestCore
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// Builds the running system from `Settings` and runs it until SIGTERM or SIGINT.
 ///
@@ -88,7 +89,9 @@ public struct IngestDaemon: Sendable {
         let intake = IntakeQueue(capacity: settings.intakeCapacity)
         let mqtt = MQTTSource(configuration: settings.mqttConfiguration, intake: intake, logger: logger)
         let client = InfluxClient(configuration: settings.influxClientConfiguration, logger: logger)
-        let writer = BatchWriter(configuration: settings.batchWriterConfiguration, client: client, store: store,
+        let exporter = settings.healthListen.map { _ in MetricsExporter() }
+        let writerClient: any InfluxWriting = exporter.map { InstrumentedInfluxWriter(wrapping: client, exporter: $0) } ?? client
+        let writer = BatchWriter(configuration: settings.batchWriterConfiguration, client: writerClient, store: store,
                                  journal: journal, logger: logger)
         let replayer = SpoolReplayer(
             store: store, client: client,
@@ -98,7 +101,8 @@ public struct IngestDaemon: Sendable {
         let pipeline = IngestPipeline(
             configuration: settings.pipelineConfiguration(clock: clock), intake: intake, auth: auth,
             sink: writer, journal: journal, clock: clock, logger: logger)
-        let stats = StatsReporter(everySeconds: settings.logStatsEverySeconds, clock: clock, logger: logger) {
+        // One collector for the stats line, /metrics and sd_notify STATUS=, so they always agree.
+        let collect: @Sendable () -> StatsSnapshot = {
             var snapshot = StatsSnapshot()
             snapshot.pipeline = pipeline.metrics.snapshot
             writer.metrics.fill(&snapshot)
@@ -112,16 +116,45 @@ public struct IngestDaemon: Sendable {
             }
             return snapshot
         }
+        let stats = StatsReporter(everySeconds: settings.logStatsEverySeconds, clock: clock, logger: logger, collect: collect)
 
         var services: [any Service] = [stats, writer, replayer, pipeline]
         if let journal {
+            // Before the writer, so stopped after it: the journal's last sync records the final acknowledgements.
             services.insert(JournalService(journal: journal, sink: writer,
                                            syncEvery: .milliseconds(settings.journalSyncMilliseconds), logger: logger), at: 0)
+        }
+        if let address = settings.healthListen, let exporter {
+            // First in the list, so stopped last: /healthz answers while ingestd drains.
+            let routes = HealthRoutes(
+                readiness: {
+                    ReadinessReport(mqttConnected: mqtt.metrics.connected == 1,
+                                    influxWritable: writer.metrics.influxUp.load(ordering: .relaxed) == 1,
+                                    spoolAccepting: store.metrics.full.load(ordering: .relaxed) == 0)
+                },
+                metrics: { exporter.render(collect()) })
+            services.insert(HealthServer(address: address, routes: routes, logger: logger), at: 0)
         }
         if let registry, let auth {
             services.append(RegistryReloader(registry: registry, logger: logger) { auth.clearCache() })
         }
         services.append(mqtt)
+        // Last in the list, so stopped first: STOPPING=1 goes out as the drain begins.
+        let maxBuffered = settings.influxMaxBufferLines
+        let notifier = SystemdNotifier(
+            subscribed: { mqtt.metrics.subscribed == 1 },
+            progress: {
+                SystemdNotifier.Progress(
+                    received: pipeline.metrics.snapshot.received, intakeDepth: intake.count,
+                    writerAtMemoryBound: writer.metrics.bufferedLines.load(ordering: .relaxed) >= maxBuffered)
+            },
+            status: {
+                let s = collect()
+                return "received=\(s.pipeline.received) enqueued=\(s.pipeline.enqueued) rejected=\(s.pipeline.rejected) "
+                    + "influx_buffer=\(s.influxBufferedLines) influx_up=\(s.influxUp ? 1 : 0) mqtt_connected=\(s.mqttConnected ? 1 : 0)"
+            },
+            logger: logger)
+        if notifier.isEnabled { services.append(notifier) }
 
         logger.info("ingestd starting", metadata: [
             "version": "\(IngestdVersion.current)",
@@ -137,6 +170,8 @@ public struct IngestDaemon: Sendable {
             "spool_dir": "\(settings.spoolDirectory)",
             "durability": "\(settings.durability.rawValue)",
             "spool_segments": "\(store.metrics.segments.load(ordering: .relaxed))",
+            "health": "\(settings.healthListen.map { "\($0)" } ?? "off")",
+            "shared_group": "\(settings.mqttSharedGroup ?? "-")",
         ])
 
         let group = ServiceGroup(configuration: .init(

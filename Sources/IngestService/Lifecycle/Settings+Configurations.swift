@@ -15,7 +15,12 @@ extension Settings {
             username: mqttUsername,
             password: mqttPassword,
             keepAliveSeconds: mqttKeepAliveSeconds,
-            heartbeatTimeoutSeconds: Double(heartbeatTimeoutSeconds))
+            sharedGroup: mqttSharedGroup,
+            heartbeatTimeoutSeconds: Double(heartbeatTimeoutSeconds),
+            tls: mqttTLSEnabled
+                ? MQTTTLSConfiguration(caFile: mqttTLSCAFile, certFile: mqttTLSCertFile, keyFile: mqttTLSKeyFile,
+                                       insecure: mqttTLSInsecure)
+                : nil)
     }
 
     public var influxClientConfiguration: InfluxClientConfiguration {
@@ -30,6 +35,8 @@ extension Settings {
             gzip: influxGzip,
             writeEnabled: influxWriteEnabled,
             createDatabase: influxCreateDatabase,
+            caFile: influxTLSCAFile,
+            insecureSkipVerify: influxTLSInsecure,
             concurrency: influxConcurrency)
     }
 

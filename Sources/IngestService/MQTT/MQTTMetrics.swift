@@ -7,11 +7,14 @@ public final class MQTTMetrics: Sendable {
     private let received = Atomic<Int>(0)
     private let reconnectCount = Atomic<Int>(0)
     private let lastMessage = Atomic<Int64>(0)
+    private let subscribedFlag = Atomic<Int>(0)
 
     public init() {}
 
     /// 1 while a CONNACK-accepted connection is up, else 0.
     public var connected: Int { connectedFlag.load(ordering: .relaxed) }
+    /// 1 once the broker granted a subscription on the current connection, else 0 (for sd_notify READY=1).
+    public var subscribed: Int { subscribedFlag.load(ordering: .relaxed) }
     /// Messages delivered by the broker since start (every message, before any validation).
     public var messagesReceived: Int { received.load(ordering: .relaxed) }
     /// Successful connections after the first one.
@@ -19,7 +22,11 @@ public final class MQTTMetrics: Sendable {
     /// Wall-clock ns since the epoch of the last message received, 0 if none yet.
     public var lastMessageAtNanos: Int64 { lastMessage.load(ordering: .relaxed) }
 
-    func setConnected(_ up: Bool) { connectedFlag.store(up ? 1 : 0, ordering: .relaxed) }
+    func setConnected(_ up: Bool) {
+        connectedFlag.store(up ? 1 : 0, ordering: .relaxed)
+        if !up { subscribedFlag.store(0, ordering: .relaxed) }
+    }
+    func setSubscribed() { subscribedFlag.store(1, ordering: .relaxed) }
     func recordMessage(at nanos: Int64) {
         received.add(1, ordering: .relaxed)
         lastMessage.store(nanos, ordering: .relaxed)

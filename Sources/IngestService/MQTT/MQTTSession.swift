@@ -48,6 +48,9 @@ final class MQTTSession: @unchecked Sendable {
     private var loopDisconnectReason: Int32 = 0
     /// The broker's CONNACK refusal text, if the last attempt was refused.
     private var loopRefusal: String?
+    /// The last error libmosquitto logged (its only way to say *why* TLS failed, e.g. OpenSSL's
+    /// "certificate verify failed"); cleared before each connection attempt.
+    private var loopLibraryError: String?
 
     init(configuration: MQTTConfiguration, intake: IntakeQueue, metrics: MQTTMetrics, logger: Logger) throws {
         self.configuration = configuration
@@ -99,6 +102,11 @@ final class MQTTSession: @unchecked Sendable {
             let grantedQoS = (granted != nil && count > 0) ? Array(UnsafeBufferPointer(start: granted, count: Int(count))) : []
             Unmanaged<MQTTSession>.fromOpaque(userdata).takeUnretainedValue().onSubscribe(mid: mid, granted: grantedQoS)
         }
+        mosquitto_log_callback_set(handle) { _, userdata, level, text in
+            // MOSQ_LOG_ERR is (1<<3); the macro is not imported.
+            guard let userdata, let text, level == 8 else { return }
+            Unmanaged<MQTTSession>.fromOpaque(userdata).takeUnretainedValue().loopLibraryError = String(cString: text)
+        }
         mosquitto_message_callback_set(handle) { _, userdata, message in
             guard let userdata, let message else { return }
             Unmanaged<MQTTSession>.fromOpaque(userdata).takeUnretainedValue().onMessage(message.pointee)
@@ -130,16 +138,19 @@ final class MQTTSession: @unchecked Sendable {
         var attempt = 0
         while !stopRequested {
             attempt += 1
+            loopLibraryError = nil
             let rc = mosquitto_connect_bind_v5(handle, configuration.host, Int32(configuration.port),
                                                Int32(configuration.keepAliveSeconds), nil, connectProperties)
             let savedErrno = Glibc.errno
             if rc != MosquittoLibrary.success {
                 let delay = loopBackoff.nextDelay()
-                logger.warning("mqtt connect failed", metadata: [
+                var metadata: Logger.Metadata = [
                     "host": "\(configuration.host)", "port": "\(configuration.port)",
                     "error": "\(MosquittoLibrary.describe(rc, errno: savedErrno))",
                     "attempt": "\(attempt)", "retry_in_s": "\(formatSeconds(delay))",
-                ])
+                ]
+                addTLSDetail(rc: rc, to: &metadata)
+                logger.warning("mqtt connect failed", metadata: metadata)
                 sleepUnlessStopped(delay)
                 continue
             }
@@ -160,11 +171,13 @@ final class MQTTSession: @unchecked Sendable {
             }
             markDown()
             let delay = loopBackoff.nextDelay()
-            logger.warning("mqtt disconnected", metadata: [
+            var metadata: Logger.Metadata = [
                 "host": "\(configuration.host)", "port": "\(configuration.port)",
                 "reason": "\(disconnectText(loopRC: loopRC, errno: loopErrno))",
                 "retry_in_s": "\(formatSeconds(delay))",
-            ])
+            ]
+            addTLSDetail(rc: loopRC, to: &metadata)
+            logger.warning("mqtt disconnected", metadata: metadata)
             attempt = 0
             sleepUnlessStopped(delay)
         }
@@ -209,6 +222,15 @@ final class MQTTSession: @unchecked Sendable {
             logger.warning("mqtt no messages", metadata: [
                 "silent_s": "\(Int(silent))", "topics": "\(configuration.subscriptionFilters.joined(separator: ","))",
             ])
+        }
+    }
+
+    /// With TLS on, a failure gets libmosquitto's own explanation and the settings to check.
+    private func addTLSDetail(rc: Int32, to metadata: inout Logger.Metadata) {
+        guard configuration.tls != nil else { return }
+        if let loopLibraryError { metadata["detail"] = "\(loopLibraryError)" }
+        if rc == Int32(MOSQ_ERR_TLS.rawValue) || loopLibraryError != nil {
+            metadata["hint"] = "check that MQTT_TLS_CA_FILE is the CA that signed the broker's certificate, MQTT_HOST matches the certificate's name and MQTT_PORT is the broker's TLS listener"
         }
     }
 
@@ -289,6 +311,7 @@ final class MQTTSession: @unchecked Sendable {
                     "topic": "\(filter)", "reason": "\(String(cString: mosquitto_reason_string(qos)))",
                 ])
             } else {
+                metrics.setSubscribed()
                 logger.info("mqtt subscribed", metadata: ["topic": "\(filter)", "qos": "\(qos)"])
             }
         }
