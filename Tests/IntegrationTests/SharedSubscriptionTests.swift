@@ -29,7 +29,10 @@ final class SharedSubscriptionTests: XCTestCase {
 
         let a = try await harness.startIngestd(["MQTT_SHARED_GROUP": "ingest", "MQTT_CLIENT_ID": "ingestd-a"])
         let b = try IngestdProcess(
-            environment: harness.environment(["MQTT_SHARED_GROUP": "ingest", "MQTT_CLIENT_ID": "ingestd-b"]),
+            // Each instance has its own client id and its own spool (a shared SPOOL_DIR is refused: exit 75).
+            environment: harness.environment([
+                "MQTT_SHARED_GROUP": "ingest", "MQTT_CLIENT_ID": "ingestd-b", "SPOOL_DIR": harness.directory.file("spool-b"),
+            ]),
             logPath: harness.directory.file("ingestd-b.log"))
         second = b
         try await eventually("ingestd B subscribed", timeout: 60) { b.process.log().contains("msg=\"mqtt subscribed\"") }
