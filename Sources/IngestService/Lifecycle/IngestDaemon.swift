@@ -19,7 +19,7 @@ public struct IngestDaemon: Sendable {
         let logger = Logger(label: "ingestd")
         let clock = SystemMonotonicClock()
 
-        let registry: FileDeviceRegistry?
+        let registry: (any DeviceRegistry)?
         switch settings.registry {
         case .file:
             do {
@@ -30,6 +30,8 @@ public struct IngestDaemon: Sendable {
                 ])
                 return .badConfiguration
             }
+        case .postgres:
+            registry = PostgresDeviceRegistry(configuration: settings.postgresRegistryConfiguration, logger: logger)
         case .none:
             registry = nil
             logger.warning("REGISTRY=none: every device is accepted, its site taken from the payload, no token is checked")
@@ -40,7 +42,9 @@ public struct IngestDaemon: Sendable {
                 registry: $0,
                 configuration: AuthCacheConfiguration(
                     maxSize: settings.authCacheMaxSize, ttlSeconds: settings.authCacheTTLSeconds,
-                    negativeTTLSeconds: settings.authCacheNegativeTTLSeconds),
+                    negativeTTLSeconds: settings.authCacheNegativeTTLSeconds,
+                    staleSeconds: settings.authCacheStaleSeconds, registryWaitSeconds: Double(settings.registryWaitSeconds),
+                    autoProvision: settings.autoProvision),
                 requireToken: settings.requireToken, clock: clock, logger: logger)
         }
 
@@ -48,9 +52,11 @@ public struct IngestDaemon: Sendable {
         let mqtt = MQTTSource(configuration: settings.mqttConfiguration, intake: intake, logger: logger)
         let client = InfluxClient(configuration: settings.influxClientConfiguration, logger: logger)
         let writer = BatchWriter(configuration: settings.batchWriterConfiguration, client: client, logger: logger)
+        let quarantine = settings.quarantineConfiguration.isActive
+            ? QuarantineService(configuration: settings.quarantineConfiguration, sink: writer, logger: logger) : nil
         let pipeline = IngestPipeline(
             configuration: settings.pipelineConfiguration(clock: clock), intake: intake, auth: auth,
-            sink: writer, clock: clock, logger: logger)
+            sink: writer, clock: clock, logger: logger, rejects: quarantine)
         let stats = StatsReporter(everySeconds: settings.logStatsEverySeconds, clock: clock, logger: logger) {
             var snapshot = StatsSnapshot()
             snapshot.pipeline = pipeline.metrics.snapshot
@@ -65,9 +71,16 @@ public struct IngestDaemon: Sendable {
             return snapshot
         }
 
-        var services: [any Service] = [stats, writer, pipeline]
+        // The registry and the quarantine stop after the pipeline (reverse order), the writer after them.
+        var services: [any Service] = [stats, writer]
+        if let quarantine { services.append(quarantine) }
+        if let postgres = registry as? PostgresDeviceRegistry {
+            services.append(postgres)
+            if let auth { postgres.onInvalidation { auth.invalidate($0) } }
+        }
+        services.append(pipeline)
         if let registry, let auth {
-            services.append(RegistryReloader(registry: registry, logger: logger) { auth.clearCache() })
+            services.append(RegistryReloader(registry: registry as? FileDeviceRegistry, logger: logger) { auth.clearCache() })
         }
         services.append(mqtt)
 
@@ -80,7 +93,7 @@ public struct IngestDaemon: Sendable {
             "influxdb_api": "\(settings.influxAPI.rawValue)",
             "write_enabled": "\(settings.influxWriteEnabled ? 1 : 0)",
             "registry": "\(settings.registry.rawValue)",
-            "devices": "\(registry?.count ?? 0)",
+            "devices": "\((registry as? FileDeviceRegistry)?.count ?? 0)",
             "require_token": "\(settings.requireToken ? 1 : 0)",
         ])
 

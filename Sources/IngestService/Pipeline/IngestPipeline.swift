@@ -33,17 +33,20 @@ public final class IngestPipeline: Service {
     private let sink: any LineSink
     private let clock: any MonotonicClock
     private let logger: Logger
+    private let rejects: (any RejectRecording)?
     public let metrics = PipelineMetrics()
 
     /// `auth` nil means REGISTRY=none: every device is accepted, its site taken from the payload.
+    /// `rejects` (quarantine file, reject counts to InfluxDB) sees refused messages only.
     public init(configuration: Configuration, intake: IntakeQueue, auth: AuthService?, sink: any LineSink,
-                clock: any MonotonicClock, logger: Logger) {
+                clock: any MonotonicClock, logger: Logger, rejects: (any RejectRecording)? = nil) {
         self.configuration = configuration
         self.intake = intake
         self.auth = auth
         self.sink = sink
         self.clock = clock
         self.logger = logger
+        self.rejects = rejects
     }
 
     public func run() async {
@@ -65,6 +68,9 @@ public final class IngestPipeline: Service {
                     counters.enqueued += 1
                 } catch {
                     counters.reject(error)
+                    // The payload is handed on only when it is stored (never in MODE=PROD).
+                    rejects?.record(topic: message.topic, payload: rejects?.storesPayloads == true ? message.payload : nil,
+                                    reason: error, receivedAtNanos: message.receivedAtNanos)
                     logger.debug("message rejected", metadata: [
                         "reason": "\(error.rawValue)", "topic": "\(message.topic)", "bytes": "\(message.payload.count)",
                     ])

@@ -7,4 +7,12 @@ public protocol DeviceRegistry: Sendable {
     /// A short name for logs, e.g. `file` or `postgres`.
     var kind: String { get }
     func lookup(_ key: DeviceKey) async throws(RegistryError) -> DeviceRecord?
+    /// AUTO_PROVISION: records an unknown device as ACTIVE at `siteID` unless a record appeared
+    /// meanwhile. Returns true when a record was inserted. Registries that cannot be written (the file)
+    /// keep the default, which does nothing.
+    func provisionIfUnknown(_ key: DeviceKey, siteID: String) async throws(RegistryError) -> Bool
+}
+
+extension DeviceRegistry {
+    public func provisionIfUnknown(_ key: DeviceKey, siteID: String) async throws(RegistryError) -> Bool { false }
 }
