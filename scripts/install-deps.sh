@@ -14,6 +14,9 @@ command -v influxd >/dev/null || need+=(influxdb)
 command -v curl >/dev/null || need+=(curl)
 command -v python3 >/dev/null || need+=(python3)
 command -v openssl >/dev/null || need+=(openssl)
+# PostgreSQL server binaries for the registry tests (they start their own server as user postgres).
+ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql)
+command -v runuser >/dev/null || [ -x /usr/sbin/runuser ] || need+=(util-linux)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "install-deps: installing ${need[*]}"

@@ -18,6 +18,7 @@ import Synchronization
 public final class AuthService: Sendable {
     private let cache: Mutex<LRUCache<DeviceKey, AuthCacheEntry>>
     private let coalescer: RegistryLookupCoalescer
+    private let registry: any DeviceRegistry
     private let authorizer: DeviceAuthorizer
     private let configuration: AuthCacheConfiguration
     private let clock: any MonotonicClock
@@ -48,6 +49,7 @@ public final class AuthService: Sendable {
     ) {
         self.cache = Mutex(LRUCache(capacity: configuration.maxSize))
         self.coalescer = RegistryLookupCoalescer(registry: registry)
+        self.registry = registry
         self.authorizer = DeviceAuthorizer(requireToken: requireToken)
         self.configuration = configuration
         self.clock = clock
@@ -90,6 +92,8 @@ public final class AuthService: Sendable {
 
     private func fetch(_ key: DeviceKey, stale: AuthCacheEntry?, siteID: String) async throws(RejectReason) -> AuthCacheEntry {
         let usableStale = stale.flatMap { clock.now() < $0.staleUntil ? $0 : nil }
+        // The registry saw itself recover (its own probe): stop treating it as down.
+        if registry.isUp == true { endOutage() }
         let (inOutage, exhausted) = outage.withLock { ($0 != nil, $0?.waitExhausted ?? false) }
         if inOutage, usableStale != nil || exhausted {
             // The registry is known to be down: ask only when the shared retry is due.

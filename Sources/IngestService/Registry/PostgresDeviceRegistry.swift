@@ -184,7 +184,10 @@ public final class PostgresDeviceRegistry: DeviceRegistry, Service {
             let client = self.client
             do {
                 if configuration.createSchema && !schemaReady {
-                    _ = try await withTimeout(configuration.queryTimeout) { try await client.query(PostgresRegistryStatements.createTable) }
+                    _ = try await withTimeout(configuration.queryTimeout) {
+                        for try await _ in try await client.query(PostgresRegistryStatements.createTable) {}
+                        return true
+                    }
                     state.withLock { $0.schemaReady = true }
                     logger.info("registry table ready (REGISTRY_CREATE_SCHEMA=1)", metadata: metadata)
                 } else {
