@@ -20,6 +20,7 @@ final class PostgresRegistryTests: XCTestCase {
     override func tearDown() async throws {
         for (_, task) in registries { task.cancel(); await task.value }
         registries = []
+        guard let server else { return }
         if let run = testRun, run.failureCount > 0 { print("---- postgres log ----\n\(server.log())") }
         await server.remove()
     }

@@ -28,10 +28,11 @@ final class QuarantineTests: XCTestCase {
     func testDevModeWritesMaskedTruncatedRecordsAndRotates() async throws {
         let path = directory.file("q/rejects.jsonl")
         let service = QuarantineService(
-            configuration: QuarantineConfiguration(filePath: path, maxFileBytes: 4096, maxPayloadBytes: 64, countsToInflux: false),
+            configuration: QuarantineConfiguration(filePath: path, maxFileBytes: 10_000, maxPayloadBytes: 64, countsToInflux: false),
             sink: nil, logger: Logger(label: "test"))
         XCTAssertTrue(service.storesPayloads)
         let payload = #"{"site_id":"s1","provision_token":"very-secret","metrics":{"v":1},"pad":""# + String(repeating: "x", count: 200) + #""}"#
+        // About 230 bytes a record: 60 records fill the 10,000-byte file once and start a second one.
         for n in 0..<60 {
             service.record(topic: "tenant/acme/device/d\(n)/telemetry", payload: Array(payload.utf8), reason: .tokenInvalid,
                            receivedAtNanos: 1_770_628_523_045_000_000)
@@ -41,7 +42,8 @@ final class QuarantineTests: XCTestCase {
         let rotated = try String(contentsOfFile: path + ".1", encoding: .utf8)
         let lines = (rotated + current).split(separator: "\n")
         XCTAssertEqual(lines.count, 60)
-        XCTAssertLessThanOrEqual(current.utf8.count, 4096)
+        XCTAssertLessThanOrEqual(current.utf8.count, 10_000)
+        XCTAssertLessThanOrEqual(rotated.utf8.count, 10_000)
         XCTAssertFalse((rotated + current).contains("very-secret"))
         let first = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
         XCTAssertEqual(first["reason"] as? String, "TOKEN_INVALID")

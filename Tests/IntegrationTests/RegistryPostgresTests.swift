@@ -16,10 +16,10 @@ final class RegistryPostgresTests: XCTestCase {
 
     override func tearDown() async throws {
         if let run = testRun, run.failureCount > 0 {
-            print("---- ingestd log ----\n\(harness.log)\n---- postgres log ----\n\(postgres.log())")
+            print("---- ingestd log ----\n\(harness?.log ?? "")\n---- postgres log ----\n\(postgres?.log() ?? "")")
         }
-        await harness.tearDown()
-        await postgres.remove()
+        await harness?.tearDown()
+        await postgres?.remove()
     }
 
     private func environment(_ overrides: [String: String]) -> [String: String] {

@@ -3,7 +3,8 @@ import Synchronization
 
 /// A real PostgreSQL (Debian's `postgresql` package) in a temporary data directory on a free loopback
 /// port. `initdb`, `pg_ctl` and `postgres` refuse to run as root, so as root every command runs as the
-/// `postgres` system user (`runuser -u postgres --`) in a folder that user owns. Trust authentication
+/// `postgres` system user (`runuser -u postgres --`) in a folder that user owns. `stop()`/`launch()`
+/// simulate an outage on the same port and data (`pg_ctl stop -m fast`, then the server again). Trust authentication
 /// on loopback, fsync off: a throw-away server for tests.
 public final class PostgresServer: Sendable {
     public let host = "127.0.0.1"
@@ -13,6 +14,7 @@ public final class PostgresServer: Sendable {
     public let database = "postgres"
     private let binaries: String
     private let starts = Atomic<Int>(0)
+    private let process = Mutex<ChildProcess?>(nil)
 
     public var dataDirectory: String { directory.file("data") }
 
@@ -46,24 +48,38 @@ public final class PostgresServer: Sendable {
     }
 
     /// Starts the server (again, on the same port and data) and waits until it accepts connections.
+    /// `postgres` runs in the foreground as a child process (not daemonized by `pg_ctl start`), so the
+    /// test owns it and sees it exit.
     public func launch() async throws {
         let n = starts.add(1, ordering: .relaxed).newValue
-        let options = "-p \(port) -c listen_addresses=127.0.0.1 -k \(directory.path) -c fsync=off -c full_page_writes=off"
-        let log = directory.file("postgres-\(n).log")
+        let arguments = ["-D", dataDirectory, "-p", "\(port)", "-k", directory.path,
+                         "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off"]
+        let (program, fullArguments) = Self.command("\(binaries)/postgres", arguments)
+        let child = try ChildProcess(name: "postgres:\(port)", executable: program, arguments: fullArguments,
+                                     logPath: directory.file("postgres-\(n).log"))
+        process.withLock { $0 = child }
         do {
-            try await Self.run("\(binaries)/pg_ctl", ["-D", dataDirectory, "-o", options, "-l", log, "-w", "-t", "60", "start"],
-                               log: directory.file("pg_ctl-start-\(n).log"))
+            try await eventually("PostgreSQL accepts connections on \(port)", timeout: 60) {
+                if !child.isRunning { throw PostgresServerError("postgres exited with \(child.exitCode ?? -1):\n\(child.log())") }
+                return FreePort.isListening(port)
+            }
+            // Listening is not yet accepting queries (recovery may still run): wait for a query to pass.
+            try await eventually("PostgreSQL answers queries on \(port)", timeout: 60, every: 0.1) {
+                (try? await self.sql("SELECT 1")) == "1"
+            }
         } catch {
-            throw PostgresServerError("\(error)\n\(self.log())")
+            await stop()
+            throw error
         }
-        try await eventually("PostgreSQL accepts connections on \(port)", timeout: 60) { FreePort.isListening(port) }
     }
 
-    /// `pg_ctl stop -m fast`: clients are disconnected at once.
+    /// `pg_ctl stop -m fast` (clients are disconnected at once), then waits for the server to exit.
     public func stop() async {
+        guard let child = process.withLock({ $0 }), child.isRunning else { return }
         let n = starts.load(ordering: .relaxed)
         _ = try? await Self.run("\(binaries)/pg_ctl", ["-D", dataDirectory, "-m", "fast", "-w", "-t", "60", "stop"],
                                 log: directory.file("pg_ctl-stop-\(n).log"))
+        if (try? await child.waitForExit(timeout: 60)) == nil { await child.stop() }
     }
 
     public func remove() async {
@@ -115,15 +131,16 @@ public final class PostgresServer: Sendable {
             .joined(separator: "\n")
     }
 
+    /// The command line that runs `executable` as `postgres` when we are root.
+    private static func command(_ executable: String, _ arguments: [String]) -> (String, [String]) {
+        guard geteuid() == 0 else { return (executable, arguments) }
+        return (ExecutableLocator.find("runuser") ?? "/usr/sbin/runuser", ["-u", "postgres", "--", executable] + arguments)
+    }
+
     /// Runs a command to completion (as `postgres` when we are root), its output into `log`.
     private static func run(_ executable: String, _ arguments: [String], asPostgres: Bool = true, log: String?) async throws {
         let logPath = log ?? FileManager.default.temporaryDirectory.appendingPathComponent("pg-\(UUID().uuidString).log").path
-        var (program, fullArguments) = (executable, arguments)
-        if asPostgres && geteuid() == 0 {
-            program = ExecutableLocator.find("runuser") ?? "/usr/sbin/runuser"
-            fullArguments = ["-u", "postgres", "--", executable] + arguments
-        }
-        // ChildProcess spawns with an empty signal mask, so the server pg_ctl starts sees SIGINT/SIGTERM.
+        let (program, fullArguments) = asPostgres ? command(executable, arguments) : (executable, arguments)
         let child = try ChildProcess(name: (executable as NSString).lastPathComponent, executable: program,
                                      arguments: fullArguments, logPath: logPath)
         let code = try await child.waitForExit(timeout: 120)

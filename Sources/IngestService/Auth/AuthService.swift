@@ -96,8 +96,9 @@ public final class AuthService: Sendable {
         if registry.isUp == true { endOutage() }
         let (inOutage, exhausted) = outage.withLock { ($0 != nil, $0?.waitExhausted ?? false) }
         if inOutage, usableStale != nil || exhausted {
-            // The registry is known to be down: ask only when the shared retry is due.
-            if !claimRetry() {
+            // The registry is known to be down: ask only when the shared retry is due, and never while
+            // the registry's own probe says it is still down (a query would only hang until its timeout).
+            if registry.isUp == false || !claimRetry() {
                 if let usableStale { return usableStale }
                 throw refuse(key, "registry unavailable (still down)")
             }
