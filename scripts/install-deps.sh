@@ -15,6 +15,9 @@ command -v curl >/dev/null || need+=(curl)
 command -v python3 >/dev/null || need+=(python3)
 command -v openssl >/dev/null || need+=(openssl)
 command -v systemd-analyze >/dev/null || need+=(systemd)   # `systemd-analyze verify` checks the unit file
+# PostgreSQL server binaries for the registry tests (they start their own server as user postgres).
+ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql)
+command -v runuser >/dev/null || [ -x /usr/sbin/runuser ] || need+=(util-linux)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "install-deps: installing ${need[*]}"

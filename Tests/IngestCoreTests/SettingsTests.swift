@@ -214,4 +214,47 @@ final class SettingsTests: XCTestCase {
             XCTAssertTrue(names.contains(name), "check-config lists \(name)")
         }
     }
+
+    func testRegistryPostgresAndQuarantineSettings() throws {
+        let defaults = try load([:])
+        XCTAssertEqual(defaults.pgHost, "localhost")
+        XCTAssertEqual(defaults.pgPort, 5432)
+        XCTAssertEqual(defaults.pgDatabase, "postgres")
+        XCTAssertEqual(defaults.pgUser, "postgres")
+        XCTAssertNil(defaults.pgPassword)
+        XCTAssertEqual(defaults.pgSSLMode, .prefer)
+        XCTAssertEqual(defaults.pgPoolSize, 4)
+        XCTAssertFalse(defaults.registryCreateSchema)
+        XCTAssertEqual(defaults.registryWaitSeconds, 30)
+        XCTAssertNil(defaults.registryNotifyChannel)
+        XCTAssertFalse(defaults.autoProvision)
+        XCTAssertEqual(defaults.authCacheStaleSeconds, 3600)
+        XCTAssertEqual(defaults.mode, .prod)
+        XCTAssertTrue(defaults.storeRejects)
+        XCTAssertEqual(defaults.quarantineFile, "quarantine/rejects.jsonl")
+        XCTAssertEqual(defaults.quarantineMaxBytes, 100 << 20)
+        XCTAssertFalse(defaults.rejectCountsToInflux)
+
+        let settings = try load([
+            "REGISTRY": "postgres", "PG_HOST": "db", "PG_PORT": "6432", "PG_DB": "fleet", "PG_USER": "ingest",
+            "PG_PASS": "pg-SECRET", "PG_SSLMODE": "require", "REGISTRY_NOTIFY_CHANNEL": "device_registry_changed",
+            "MODE": "dev", "AUTO_PROVISION": "1", "REGISTRY_WAIT_SECONDS": "5",
+        ])
+        XCTAssertEqual(settings.registry, .postgres)
+        XCTAssertEqual(settings.pgPort, 6432)
+        XCTAssertEqual(settings.pgSSLMode, .require)
+        XCTAssertEqual(settings.registryNotifyChannel, "device_registry_changed")
+        XCTAssertEqual(settings.mode, .dev)
+        XCTAssertTrue(settings.autoProvision)
+        let printed = settings.entries.map { "\($0.name)=\($0.displayValue)" }.joined(separator: "\n")
+        XCTAssertFalse(printed.contains("SECRET"), printed)
+        XCTAssertTrue(printed.contains("PG_PASS=(set, redacted)"), printed)
+
+        assertInvalid(["PG_SSLMODE": "verify-full"], names: "PG_SSLMODE")
+        assertInvalid(["PG_PORT": "0"], names: "PG_PORT")
+        assertInvalid(["MODE": "TEST"], names: "MODE")
+        assertInvalid(["REGISTRY_NOTIFY_CHANNEL": "bad channel; DROP"], names: "REGISTRY_NOTIFY_CHANNEL")
+        assertInvalid(["QUARANTINE_MAX_BYTES": "10"], names: "QUARANTINE_MAX_BYTES")
+        assertInvalid(["REGISTRY_WAIT_SECONDS": "-1"], names: "REGISTRY_WAIT_SECONDS")
+    }
 }

@@ -6,7 +6,7 @@ import Synchronization
 import XCTest
 
 /// Records what the pipeline hands over.
-final class RecordingSink: LineSink {
+final class PipelineRecordingSink: LineSink {
     private let state = Mutex<[(database: String, lines: [String])]>([])
     var appends: [(database: String, lines: [String])] { state.withLock { $0 } }
     var lines: [String] { appends.flatMap(\.lines) }
@@ -61,11 +61,11 @@ final class IngestPipelineTests: XCTestCase {
     }
 
     /// Runs the pipeline over `messages` until the intake is closed and drained.
-    private func run(_ messages: [InboundMessage], auth: AuthService?, template: String = "telemetry_{tenant_id}") async throws -> (RecordingSink, PipelineCounters) {
+    private func run(_ messages: [InboundMessage], auth: AuthService?, template: String = "telemetry_{tenant_id}") async throws -> (PipelineRecordingSink, PipelineCounters) {
         let intake = IntakeQueue(capacity: messages.count + 1)
         for message in messages { intake.put(message) }
         intake.close()
-        let sink = RecordingSink()
+        let sink = PipelineRecordingSink()
         let pipeline = IngestPipeline(configuration: configuration(template: template), intake: intake, auth: auth,
                                       sink: sink, clock: ManualClock(), logger: logger)
         // The pipeline waits for its own graceful shutdown once the intake is drained.

@@ -2,4 +2,6 @@
 public enum RegistryKind: String, CaseIterable, Sendable {
     case file
     case none
+    /// The `device_registry` table in PostgreSQL (PG_* settings).
+    case postgres
 }

@@ -78,6 +78,24 @@ public struct Settings: Sendable {
     public var influxTLSCAFile: String?
     public var influxTLSInsecure: Bool
     public var mqttSharedGroup: String?
+    // Registry (PostgreSQL) and quarantine
+    public var pgHost: String
+    public var pgPort: Int
+    public var pgDatabase: String
+    public var pgUser: String
+    public var pgPassword: String?
+    public var pgSSLMode: PostgresSSLMode
+    public var pgPoolSize: Int
+    public var registryCreateSchema: Bool
+    public var registryWaitSeconds: Int
+    public var registryNotifyChannel: String?
+    public var autoProvision: Bool
+    public var authCacheStaleSeconds: Int
+    public var mode: RunMode
+    public var storeRejects: Bool
+    public var quarantineFile: String
+    public var quarantineMaxBytes: Int
+    public var rejectCountsToInflux: Bool
 
     /// What was read, in order, secrets redacted: the body of `ingestd check-config`.
     public var entries: [SettingEntry]
@@ -164,6 +182,28 @@ public struct Settings: Sendable {
         try Settings.checkProductionSettings(
             mqttTLS: (mqttTLSCAFile, mqttTLSCertFile, mqttTLSKeyFile, mqttTLSInsecure),
             influxTLSCAFile: influxTLSCAFile, mqttSharedGroup: mqttSharedGroup, fileProblem: fileProblem)
+        // Registry (PostgreSQL) and quarantine
+        pgHost = env.string("PG_HOST", default: "localhost")
+        pgPort = try env.integer("PG_PORT", default: 5432, range: 1...65535)
+        pgDatabase = env.string("PG_DB", default: "postgres")
+        pgUser = env.string("PG_USER", default: "postgres")
+        pgPassword = env.optionalString("PG_PASS", secret: true)
+        pgSSLMode = try env.choice("PG_SSLMODE", default: .prefer)
+        pgPoolSize = try env.integer("PG_POOL_SIZE", default: 4, range: 1...100)
+        registryCreateSchema = try env.flag("REGISTRY_CREATE_SCHEMA", default: false)
+        registryWaitSeconds = try env.integer("REGISTRY_WAIT_SECONDS", default: 30, range: 0...3600)
+        registryNotifyChannel = env.optionalString("REGISTRY_NOTIFY_CHANNEL")
+        autoProvision = try env.flag("AUTO_PROVISION", default: false)
+        authCacheStaleSeconds = try env.integer("AUTH_CACHE_STALE_SECONDS", default: 3600, range: 0...86400 * 30)
+        mode = try env.choice("MODE", default: .prod)
+        storeRejects = try env.flag("STORE_REJECTS", default: true)
+        quarantineFile = env.string("QUARANTINE_FILE", default: "quarantine/rejects.jsonl")
+        quarantineMaxBytes = try env.integer("QUARANTINE_MAX_BYTES", default: 100 << 20, range: 4096...(1 << 40))
+        rejectCountsToInflux = try env.flag("REJECT_COUNTS_TO_INFLUX", default: false)
+        if let channel = registryNotifyChannel, !Settings.isSQLIdentifier(channel) {
+            throw .invalidValue(name: "REGISTRY_NOTIFY_CHANNEL", value: channel,
+                                allowed: "a PostgreSQL identifier: a letter or '_', then letters, digits or '_' (at most 63)")
+        }
 
         entries = env.entries
 

@@ -6,4 +6,7 @@ import IngestCore
 struct AuthCacheEntry: Sendable {
     var record: DeviceRecord?
     var verifiedToken: String?
+    /// Monotonic nanoseconds until which the entry may still be served, expired, while the registry
+    /// is unavailable (its TTL plus AUTH_CACHE_STALE_SECONDS, counted from when it was fetched).
+    var staleUntil: UInt64 = 0
 }

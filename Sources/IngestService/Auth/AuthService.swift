@@ -7,14 +7,38 @@ import Synchronization
 ///
 /// The cache sits behind a mutex rather than inside an actor so that the common case, a cache hit,
 /// costs one uncontended lock and no suspension on the per-message hot path. Only misses go async.
+///
+/// Registry outages: an expired record is kept and served (stale) for up to `staleSeconds` past its
+/// TTL while the registry cannot be asked; during an outage those devices ask again at most once per
+/// retry interval, all of them together, so a down registry is not hammered. A miss without a usable
+/// record waits, retrying with backoff, up to `registryWaitSeconds`, then the message is refused as
+/// REGISTRY_UNAVAILABLE. Once one such wait has run out, later misses of the same outage are refused
+/// after at most one attempt instead of each waiting again: a long outage must not stall the
+/// pipeline for every new device in turn.
 public final class AuthService: Sendable {
     private let cache: Mutex<LRUCache<DeviceKey, AuthCacheEntry>>
     private let coalescer: RegistryLookupCoalescer
+    private let registry: any DeviceRegistry
     private let authorizer: DeviceAuthorizer
     private let configuration: AuthCacheConfiguration
     private let clock: any MonotonicClock
     private let logger: Logger
+    private let outage = Mutex<Outage?>(nil)
     public let registryKind: String
+
+    /// The registry could not be asked: since when, when stale devices may ask again, and whether a
+    /// waiting miss already ran out of time.
+    private struct Outage {
+        var nextRetryAt: UInt64
+        var retryDelay: UInt64
+        var waitExhausted = false
+    }
+
+    private enum CacheLookup {
+        case fresh(AuthCacheEntry)
+        case expired(AuthCacheEntry)
+        case miss
+    }
 
     public init(
         registry: any DeviceRegistry,
@@ -25,6 +49,7 @@ public final class AuthService: Sendable {
     ) {
         self.cache = Mutex(LRUCache(capacity: configuration.maxSize))
         self.coalescer = RegistryLookupCoalescer(registry: registry)
+        self.registry = registry
         self.authorizer = DeviceAuthorizer(requireToken: requireToken)
         self.configuration = configuration
         self.clock = clock
@@ -35,34 +60,113 @@ public final class AuthService: Sendable {
     /// Throws the reason the message is refused; returns when its device may write.
     public func authorize(_ message: ValidatedMessage) async throws(RejectReason) {
         let key = message.address.deviceKey
+        let now = clock.now()
+        let lookup = cache.withLock { cache -> CacheLookup in
+            guard let (value, expiresAt) = cache.peek(key) else {
+                _ = cache.get(key, now: now)  // counts the miss
+                return .miss
+            }
+            if now < expiresAt { return .fresh(cache.get(key, now: now) ?? value) }
+            // Counts the miss and drops the entry; put it back, still expired, for stale serving.
+            _ = cache.get(key, now: now)
+            cache.put(key, value, expiresAt: expiresAt)
+            return .expired(value)
+        }
         let entry: AuthCacheEntry
-        if let cached = cache.withLock({ $0.get(key, now: clock.now()) }) {
-            entry = cached
-        } else {
-            entry = try await fetch(key)
+        switch lookup {
+        case let .fresh(cached): entry = cached
+        case let .expired(stale): entry = try await fetch(key, stale: stale, siteID: message.siteID)
+        case .miss: entry = try await fetch(key, stale: nil, siteID: message.siteID)
         }
         let verified = try authorizer.authorize(message, record: entry.record, verifiedToken: entry.verifiedToken)
         if let verified, verified != entry.verifiedToken {
             // Keep the entry's expiry: a verified token must not extend how long a record is trusted.
             cache.withLock { cache in
                 guard let (current, expiresAt) = cache.peek(key), current.record == entry.record else { return }
-                cache.put(key, AuthCacheEntry(record: current.record, verifiedToken: verified), expiresAt: expiresAt)
+                var updated = current
+                updated.verifiedToken = verified
+                cache.put(key, updated, expiresAt: expiresAt)
             }
         }
     }
 
-    private func fetch(_ key: DeviceKey) async throws(RejectReason) -> AuthCacheEntry {
-        switch await coalescer.lookup(key) {
-        case let .success(record):
-            let entry = AuthCacheEntry(record: record, verifiedToken: nil)
-            let ttl = UInt64(record == nil ? configuration.negativeTTLSeconds : configuration.ttlSeconds) * 1_000_000_000
-            cache.withLock { $0.put(key, entry, expiresAt: clock.now() &+ ttl) }
-            return entry
-        case let .failure(error):
-            logger.warning("registry lookup failed", metadata: [
-                "tenant_id": "\(key.tenantID)", "device_id": "\(key.deviceID)", "error": "\(error)",
-            ])
-            throw .registryUnavailable
+    private func fetch(_ key: DeviceKey, stale: AuthCacheEntry?, siteID: String) async throws(RejectReason) -> AuthCacheEntry {
+        let usableStale = stale.flatMap { clock.now() < $0.staleUntil ? $0 : nil }
+        // The registry saw itself recover (its own probe): stop treating it as down.
+        if registry.isUp == true { endOutage() }
+        let (inOutage, exhausted) = outage.withLock { ($0 != nil, $0?.waitExhausted ?? false) }
+        if inOutage, usableStale != nil || exhausted {
+            // The registry is known to be down: ask only when the shared retry is due, and never while
+            // the registry's own probe says it is still down (a query would only hang until its timeout).
+            if registry.isUp == false || !claimRetry() {
+                if let usableStale { return usableStale }
+                throw refuse(key, "registry unavailable (still down)")
+            }
+        }
+        let mayWait = usableStale == nil && !exhausted
+        let deadline = ContinuousClock.now + .milliseconds(Int64(mayWait ? configuration.registryWaitSeconds * 1000 : 0))
+        var delay = Duration.milliseconds(configuration.retryBaseMilliseconds)
+        while true {
+            let provisionSite = configuration.autoProvision ? siteID : nil
+            switch await coalescer.lookup(key, provisionSite: provisionSite) {
+            case let .success(outcome):
+                endOutage()
+                let now = clock.now()
+                let ttl = UInt64(outcome.record == nil ? configuration.negativeTTLSeconds : configuration.ttlSeconds) * 1_000_000_000
+                let entry = AuthCacheEntry(
+                    record: outcome.record, verifiedToken: nil,
+                    staleUntil: now &+ ttl &+ UInt64(configuration.staleSeconds) * 1_000_000_000)
+                // A device just provisioned is not remembered as unknown: its next message finds it.
+                if outcome.provisioned {
+                    cache.withLock { _ = $0.remove(key) }
+                } else {
+                    cache.withLock { $0.put(key, entry, expiresAt: now &+ ttl) }
+                }
+                return entry
+            case let .failure(error):
+                beginOutage()
+                if let usableStale { return usableStale }
+                if ContinuousClock.now >= deadline {
+                    if mayWait { outage.withLock { $0?.waitExhausted = true } }
+                    throw refuse(key, "\(error)")
+                }
+                try? await Task.sleep(for: min(delay, ContinuousClock.now.duration(to: deadline)))
+                delay = min(delay * 2, .milliseconds(configuration.retryMaxMilliseconds))
+            }
+        }
+    }
+
+    private func refuse(_ key: DeviceKey, _ error: String) -> RejectReason {
+        logger.warning("registry lookup failed, message refused", metadata: [
+            "tenant_id": "\(key.tenantID)", "device_id": "\(key.deviceID)", "reason": "REGISTRY_UNAVAILABLE", "error": "\(error)",
+        ])
+        return .registryUnavailable
+    }
+
+    private func beginOutage() {
+        let now = clock.now()
+        let base = UInt64(configuration.retryBaseMilliseconds) * 1_000_000
+        outage.withLock { outage in
+            if outage == nil { outage = Outage(nextRetryAt: now &+ base, retryDelay: base) }
+        }
+    }
+
+    private func endOutage() {
+        outage.withLock { $0 = nil }
+    }
+
+    /// True for the one caller that may ask the registry now during an outage; pushes the next retry
+    /// out with backoff.
+    private func claimRetry() -> Bool {
+        let now = clock.now()
+        let maxDelay = UInt64(configuration.retryMaxMilliseconds) * 1_000_000
+        return outage.withLock { outage in
+            guard var current = outage else { return true }
+            guard now >= current.nextRetryAt else { return false }
+            current.retryDelay = min(current.retryDelay * 2, maxDelay)
+            current.nextRetryAt = now &+ current.retryDelay
+            outage = current
+            return true
         }
     }
 
@@ -70,6 +174,17 @@ public final class AuthService: Sendable {
     public func clearCache() {
         cache.withLock { $0.removeAll() }
     }
+
+    /// Forgets what the registry told us (a NOTIFY for one device, or everything).
+    public func invalidate(_ invalidation: RegistryInvalidation) {
+        switch invalidation {
+        case let .device(key): cache.withLock { _ = $0.remove(key) }
+        case .all: clearCache()
+        }
+    }
+
+    /// True while the registry is known to be unavailable.
+    public var registryUnavailable: Bool { outage.withLock { $0 != nil } }
 
     public var cacheStatistics: (hits: Int, misses: Int, size: Int, evictions: Int) {
         cache.withLock { cache in (Int(cache.hits), Int(cache.misses), cache.count, Int(cache.evictions)) }

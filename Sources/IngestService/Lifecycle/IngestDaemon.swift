@@ -21,8 +21,7 @@ public struct IngestDaemon: Sendable {
         let logger = Logger(label: "ingestd")
         let clock = SystemMonotonicClock()
 
-
-        let registry: FileDeviceRegistry?
+        let registry: (any DeviceRegistry)?
         switch settings.registry {
         case .file:
             do {
@@ -33,6 +32,8 @@ public struct IngestDaemon: Sendable {
                 ])
                 return .badConfiguration
             }
+        case .postgres:
+            registry = PostgresDeviceRegistry(configuration: settings.postgresRegistryConfiguration, logger: logger)
         case .none:
             registry = nil
             logger.warning("REGISTRY=none: every device is accepted, its site taken from the payload, no token is checked")
@@ -82,7 +83,9 @@ public struct IngestDaemon: Sendable {
                 registry: $0,
                 configuration: AuthCacheConfiguration(
                     maxSize: settings.authCacheMaxSize, ttlSeconds: settings.authCacheTTLSeconds,
-                    negativeTTLSeconds: settings.authCacheNegativeTTLSeconds),
+                    negativeTTLSeconds: settings.authCacheNegativeTTLSeconds,
+                    staleSeconds: settings.authCacheStaleSeconds, registryWaitSeconds: Double(settings.registryWaitSeconds),
+                    autoProvision: settings.autoProvision),
                 requireToken: settings.requireToken, clock: clock, logger: logger)
         }
 
@@ -98,9 +101,11 @@ public struct IngestDaemon: Sendable {
             backoff: RetryBackoff(baseMilliseconds: settings.influxRetryBaseMilliseconds,
                                   maxDelayMilliseconds: settings.influxRetryMaxDelayMilliseconds),
             logger: logger)
+        let quarantine = settings.quarantineConfiguration.isActive
+            ? QuarantineService(configuration: settings.quarantineConfiguration, sink: writer, logger: logger) : nil
         let pipeline = IngestPipeline(
             configuration: settings.pipelineConfiguration(clock: clock), intake: intake, auth: auth,
-            sink: writer, journal: journal, clock: clock, logger: logger)
+            sink: writer, journal: journal, clock: clock, logger: logger, rejects: quarantine)
         // One collector for the stats line, /metrics and sd_notify STATUS=, so they always agree.
         let collect: @Sendable () -> StatsSnapshot = {
             var snapshot = StatsSnapshot()
@@ -118,7 +123,15 @@ public struct IngestDaemon: Sendable {
         }
         let stats = StatsReporter(everySeconds: settings.logStatsEverySeconds, clock: clock, logger: logger, collect: collect)
 
-        var services: [any Service] = [stats, writer, replayer, pipeline]
+        // Reverse order on shutdown: the pipeline stops, then the registry and the quarantine, the
+        // replayer, the writer (drain), the stats line, the journal's last sync, the health server.
+        var services: [any Service] = [stats, writer, replayer]
+        if let quarantine { services.append(quarantine) }
+        if let postgres = registry as? PostgresDeviceRegistry {
+            services.append(postgres)
+            if let auth { postgres.onInvalidation { auth.invalidate($0) } }
+        }
+        services.append(pipeline)
         if let journal {
             // Before the writer, so stopped after it: the journal's last sync records the final acknowledgements.
             services.insert(JournalService(journal: journal, sink: writer,
@@ -136,7 +149,7 @@ public struct IngestDaemon: Sendable {
             services.insert(HealthServer(address: address, routes: routes, logger: logger), at: 0)
         }
         if let registry, let auth {
-            services.append(RegistryReloader(registry: registry, logger: logger) { auth.clearCache() })
+            services.append(RegistryReloader(registry: registry as? FileDeviceRegistry, logger: logger) { auth.clearCache() })
         }
         services.append(mqtt)
         // Last in the list, so stopped first: STOPPING=1 goes out as the drain begins.
@@ -165,7 +178,7 @@ public struct IngestDaemon: Sendable {
             "influxdb_api": "\(settings.influxAPI.rawValue)",
             "write_enabled": "\(settings.influxWriteEnabled ? 1 : 0)",
             "registry": "\(settings.registry.rawValue)",
-            "devices": "\(registry?.count ?? 0)",
+            "devices": "\((registry as? FileDeviceRegistry)?.count ?? 0)",
             "require_token": "\(settings.requireToken ? 1 : 0)",
             "spool_dir": "\(settings.spoolDirectory)",
             "durability": "\(settings.durability.rawValue)",

@@ -34,12 +34,15 @@ public final class IngestPipeline: Service {
     private let journal: CrashJournal?
     private let clock: any MonotonicClock
     private let logger: Logger
+    private let rejects: (any RejectRecording)?
     public let metrics = PipelineMetrics()
 
     /// `auth` nil means REGISTRY=none: every device is accepted, its site taken from the payload.
-    /// `journal` (DURABILITY=journal) gets every accepted line before the writer does.
+    /// `journal` (DURABILITY=journal) gets every accepted line before the writer does; `rejects`
+    /// (quarantine file, reject counts to InfluxDB) sees refused messages only.
     public init(configuration: Configuration, intake: IntakeQueue, auth: AuthService?, sink: any LineSink,
-                journal: CrashJournal? = nil, clock: any MonotonicClock, logger: Logger) {
+                journal: CrashJournal? = nil, clock: any MonotonicClock, logger: Logger,
+                rejects: (any RejectRecording)? = nil) {
         self.journal = journal
         self.configuration = configuration
         self.intake = intake
@@ -47,6 +50,7 @@ public final class IngestPipeline: Service {
         self.sink = sink
         self.clock = clock
         self.logger = logger
+        self.rejects = rejects
     }
 
     public func run() async {
@@ -68,6 +72,9 @@ public final class IngestPipeline: Service {
                     counters.enqueued += 1
                 } catch {
                     counters.reject(error)
+                    // The payload is handed on only when it is stored (never in MODE=PROD).
+                    rejects?.record(topic: message.topic, payload: rejects?.storesPayloads == true ? message.payload : nil,
+                                    reason: error, receivedAtNanos: message.receivedAtNanos)
                     logger.debug("message rejected", metadata: [
                         "reason": "\(error.rawValue)", "topic": "\(message.topic)", "bytes": "\(message.payload.count)",
                     ])

@@ -7,4 +7,16 @@ public protocol DeviceRegistry: Sendable {
     /// A short name for logs, e.g. `file` or `postgres`.
     var kind: String { get }
     func lookup(_ key: DeviceKey) async throws(RegistryError) -> DeviceRecord?
+    /// AUTO_PROVISION: records an unknown device as ACTIVE at `siteID` unless a record appeared
+    /// meanwhile. Returns true when a record was inserted. Registries that cannot be written (the file)
+    /// keep the default, which does nothing.
+    func provisionIfUnknown(_ key: DeviceKey, siteID: String) async throws(RegistryError) -> Bool
+    /// What the registry knows of its own health: true once it answered again after an outage (so
+    /// waiting callers stop assuming it is down), false while down, nil when it does not watch itself.
+    var isUp: Bool? { get }
+}
+
+extension DeviceRegistry {
+    public func provisionIfUnknown(_ key: DeviceKey, siteID: String) async throws(RegistryError) -> Bool { false }
+    public var isUp: Bool? { nil }
 }

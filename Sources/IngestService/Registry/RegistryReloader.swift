@@ -3,14 +3,15 @@ import ServiceLifecycle
 import UnixSignals
 
 /// Reloads the registry file on SIGHUP and when its modification time changes, then clears the auth
-/// cache, so a device revoked in the file is refused within seconds without a restart.
+/// cache, so a device revoked in the file is refused within seconds without a restart. Without a file
+/// (REGISTRY=postgres), SIGHUP only clears the cache: every device is asked for again at once.
 public final class RegistryReloader: Service {
-    private let registry: FileDeviceRegistry
+    private let registry: FileDeviceRegistry?
     private let pollInterval: Duration
     private let onReload: @Sendable () -> Void
     private let logger: Logger
 
-    public init(registry: FileDeviceRegistry, pollInterval: Duration = .seconds(2), logger: Logger,
+    public init(registry: FileDeviceRegistry?, pollInterval: Duration = .seconds(2), logger: Logger,
                 onReload: @escaping @Sendable () -> Void) {
         self.registry = registry
         self.pollInterval = pollInterval
@@ -26,10 +27,12 @@ public final class RegistryReloader: Service {
                     self.reload(trigger: "SIGHUP")
                 }
             }
-            group.addTask {
-                while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                    try? await Task.sleep(for: self.pollInterval)
-                    if self.registry.hasChangedOnDisk() { self.reload(trigger: "file changed") }
+            if let registry = self.registry {
+                group.addTask {
+                    while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                        try? await Task.sleep(for: self.pollInterval)
+                        if registry.hasChangedOnDisk() { self.reload(trigger: "file changed") }
+                    }
                 }
             }
             await group.next()
@@ -38,6 +41,11 @@ public final class RegistryReloader: Service {
     }
 
     private func reload(trigger: String) {
+        guard let registry else {
+            onReload()
+            logger.info("auth cache cleared", metadata: ["trigger": "\(trigger)"])
+            return
+        }
         do {
             let count = try registry.reload()
             onReload()

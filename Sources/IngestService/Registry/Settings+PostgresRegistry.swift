@@ -1,0 +1,11 @@
+import IngestCore
+
+extension Settings {
+    /// PG_* and REGISTRY_* settings for `PostgresDeviceRegistry`.
+    public var postgresRegistryConfiguration: PostgresRegistryConfiguration {
+        PostgresRegistryConfiguration(
+            host: pgHost, port: pgPort, database: pgDatabase, user: pgUser, password: pgPassword,
+            sslMode: pgSSLMode, poolSize: pgPoolSize, createSchema: registryCreateSchema,
+            notifyChannel: registryNotifyChannel)
+    }
+}
