@@ -54,7 +54,7 @@ let package = Package(
             ]
         ),
         // Load tools of bench/run.sh (publisher, fake InfluxDB sink); not shipped, not part of the tests.
-        .executableTarget(name: "ingestd-bench", dependencies: ["CMosquitto"]),
+        .executableTarget(name: "ingestd-bench", dependencies: ["CMosquitto", "IngestCore"]),
         // Helpers the tests share: free ports, child processes, waiting for conditions, test servers.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "IngestCoreTests", dependencies: ["IngestCore"]),

@@ -6,6 +6,7 @@ import Glibc
 ///
 ///     ingestd-bench publish --port P --count N [--devices 1000] [--rate 0] [--qos 1] [--window 2000]
 ///     ingestd-bench sink --port P [--expect N] [--latency] [--upstream PORT]
+///     ingestd-bench hotpath [--count N] [--devices D]
 ///
 /// `publish` is a libmosquitto publisher (MQTT 3.1.1, no network thread: it writes from its own loop,
 /// so it is not limited by a thread hand-off per message like `mosquitto_pub -l`). Each message is
@@ -27,6 +28,7 @@ struct IngestdBench {
         switch command {
         case "publish": Publisher(options: options).run()
         case "sink": Sink(options: options).run()
+        case "hotpath": HotPath(options: options).run()
         default: usage()
         }
     }
@@ -34,6 +36,7 @@ struct IngestdBench {
     static func usage() -> Never {
         writeError("usage: ingestd-bench publish --port P --count N [--devices D] [--rate R] [--qos Q] [--window W] [--tenant T]\n")
         writeError("       ingestd-bench sink --port P [--expect N] [--latency] [--upstream PORT]\n")
+        writeError("       ingestd-bench hotpath [--count N] [--devices D]\n")
         exit(64)
     }
 }
