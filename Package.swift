@@ -63,6 +63,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Load tools of bench/run.sh (publisher, fake InfluxDB sink); not shipped, not part of the tests.
+        .executableTarget(name: "ingestd-bench", dependencies: ["CMosquitto", "IngestCore"]),
         // Helpers the tests share: free ports, child processes, waiting for conditions, test servers.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "IngestCoreTests", dependencies: ["IngestCore"]),

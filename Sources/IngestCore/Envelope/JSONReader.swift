@@ -105,6 +105,21 @@ struct JSONReader {
         try expect(UInt8(ascii: "\""))
         stringStart = index
         stringInScratch = false
+        // Fast path, the usual string: printable ASCII up to the closing quote, read in place.
+        var cursor = index
+        while cursor < bytes.count {
+            let byte = bytes[cursor]
+            if byte == UInt8(ascii: "\"") {
+                stringEnd = cursor
+                index = cursor + 1
+                return
+            }
+            if byte == UInt8(ascii: "\\") || byte < 0x20 || byte >= 0x80 { break }
+            cursor += 1
+        }
+        // An escape, a control character, non-ASCII UTF-8 or the end of the input: the full loop
+        // takes over where the fast path stopped (nothing has been copied yet).
+        index = cursor
         while true {
             guard index < bytes.count else { throw .badJSON }
             let byte = bytes[index]

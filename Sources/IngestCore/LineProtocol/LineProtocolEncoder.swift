@@ -105,8 +105,12 @@ public struct LineProtocolEncoder: Sendable {
     }
 
     static func isReserved(_ key: String) -> Bool {
-        switch key {
-        case "device_id", "site_id", "tenant_id", "seq", "time": true
+        // By length first: most keys are none of these lengths, and comparing Strings is not free.
+        switch key.utf8.count {
+        case 3: key == "seq"
+        case 4: key == "time"
+        case 7: key == "site_id"
+        case 9: key == "device_id" || key == "tenant_id"
         default: false
         }
     }

@@ -121,17 +121,17 @@ enum LineProtocolText {
     }
 
     static func appendDecimal(_ value: UInt64, to buffer: inout [UInt8]) {
-        if value == 0 {
-            buffer.append(UInt8(ascii: "0"))
-            return
+        // Digits come out least significant first: fill a 20-byte scratch (UInt64.max has 20
+        // digits) from its end and append them in one bulk copy, not one append per digit.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { scratch in
+            var start = 20
+            var remaining = value
+            repeat {
+                start -= 1
+                scratch[start] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: remaining % 10)
+                remaining /= 10
+            } while remaining > 0
+            buffer.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[start..<20]))
         }
-        // Digits come out least significant first; reversing in place avoids a temporary.
-        let start = buffer.count
-        var remaining = value
-        while remaining > 0 {
-            buffer.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: remaining % 10))
-            remaining /= 10
-        }
-        buffer[start...].reverse()
     }
 }

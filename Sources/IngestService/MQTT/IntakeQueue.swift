@@ -18,7 +18,9 @@ import Synchronization
 /// ## Design
 /// All queue state (ring buffer, `closed`, the parked consumer's continuation, `producerWaiting`)
 /// lives in one `Mutex`. The consumer parks by storing its continuation there; a producer that finds
-/// a parked consumer hands its message straight to it (the buffer is necessarily empty then).
+/// a parked consumer stores its message and wakes it, once: the consumer takes whatever has
+/// accumulated by the time its task runs. Under load the consumer is woken once per burst, not once
+/// per message, and its chunks grow with the backlog.
 ///
 /// A blocked producer cannot park on a `Mutex`, so it parks on a separate pthread mutex + condition
 /// variable (`ProducerGate`). The rule that rules out a lost wakeup: a producer takes the gate lock
@@ -81,43 +83,38 @@ public final class IntakeQueue: Sendable {
     /// wait at a time.
     public func next(maxCount: Int) async -> [InboundMessage]? {
         precondition(maxCount > 0, "maxCount must be positive")
-        // Fast path: something is there (or the queue is finished); no continuation needed.
-        switch take(maxCount: maxCount) {
-        case .items(let items): return items
-        case .finished: return nil
-        case .empty: break
+        while true {
+            switch take(maxCount: maxCount) {
+            case .items(let items): return items
+            case .finished: return nil
+            case .empty: break
+            }
+            if Task.isCancelled { return [] }
+            await waitForMessages()
         }
-        return await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<[InboundMessage]?, Never>) in
-                let outcome = state.withLock { s -> Outcome in
-                    if !s.buffer.isEmpty {
-                        let wake = s.producerWaiting
-                        s.producerWaiting = false
-                        return .items(s.buffer.removeFirst(upTo: maxCount), wakeProducers: wake)
-                    }
-                    if s.closed { return .finished }
-                    // Checked under the lock: the cancellation handler runs after the flag is set and
-                    // takes the same lock, so it either sees the stored continuation or we see the flag.
-                    if Task.isCancelled { return .cancelled }
+    }
+
+    /// Parks the consumer until a message arrives, the queue closes, or the task is cancelled.
+    private func waitForMessages() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let parked = state.withLock { s -> Bool in
+                    // Checked under the lock: a producer or `close()` either sees the stored
+                    // continuation or we see their message / the flag. Same for the cancellation
+                    // handler, which runs after the flag is set and takes the same lock.
+                    if !s.buffer.isEmpty || s.closed || Task.isCancelled { return false }
                     precondition(s.consumer == nil, "IntakeQueue supports exactly one consumer")
                     s.consumer = continuation
-                    return .parked
+                    return true
                 }
-                switch outcome {
-                case .items(let items, let wake):
-                    if wake { gate.broadcast() }
-                    continuation.resume(returning: items)
-                case .finished: continuation.resume(returning: nil)
-                case .cancelled: continuation.resume(returning: [])
-                case .parked: break
-                }
+                if !parked { continuation.resume() }
             }
         } onCancel: {
-            let parked = state.withLock { s -> CheckedContinuation<[InboundMessage]?, Never>? in
+            let parked = state.withLock { s -> CheckedContinuation<Void, Never>? in
                 defer { s.consumer = nil }
                 return s.consumer
             }
-            parked?.resume(returning: [])
+            parked?.resume()
         }
     }
 
@@ -125,13 +122,13 @@ public final class IntakeQueue: Sendable {
     /// `next` calls drain what is left and then return `nil`, blocked and later `put` calls return
     /// `false`. Idempotent.
     public func close() {
-        let parked = state.withLock { s -> CheckedContinuation<[InboundMessage]?, Never>? in
+        let parked = state.withLock { s -> CheckedContinuation<Void, Never>? in
             s.closed = true
             s.producerWaiting = false
             defer { s.consumer = nil }
             return s.consumer
         }
-        parked?.resume(returning: nil)
+        parked?.resume()
         gate.broadcast()
     }
 
@@ -139,27 +136,20 @@ public final class IntakeQueue: Sendable {
 
     private enum PutResult { case accepted, full, closed }
     private enum TakeResult { case items([InboundMessage]), empty, finished }
-    private enum Outcome {
-        case items([InboundMessage], wakeProducers: Bool)
-        case finished, cancelled, parked
-    }
 
     private func tryPut(_ message: InboundMessage, registerWaiter: Bool) -> PutResult {
-        let (result, consumer) = state.withLock { s -> (PutResult, CheckedContinuation<[InboundMessage]?, Never>?) in
+        let (result, consumer) = state.withLock { s -> (PutResult, CheckedContinuation<Void, Never>?) in
             if s.closed { return (.closed, nil) }
-            if let consumer = s.consumer {
-                // A parked consumer means the buffer is empty: hand the message over directly.
-                s.consumer = nil
-                return (.accepted, consumer)
-            }
             if s.buffer.count < capacity {
                 s.buffer.append(message)
-                return (.accepted, nil)
+                // Wake a parked consumer once; it takes everything that is there when it runs.
+                defer { s.consumer = nil }
+                return (.accepted, s.consumer)
             }
             if registerWaiter { s.producerWaiting = true }
             return (.full, nil)
         }
-        consumer?.resume(returning: [message])
+        consumer?.resume()
         return result
     }
 
@@ -180,7 +170,7 @@ public final class IntakeQueue: Sendable {
         var buffer: RingBuffer
         var closed = false
         /// The one consumer, parked while the buffer is empty.
-        var consumer: CheckedContinuation<[InboundMessage]?, Never>?
+        var consumer: CheckedContinuation<Void, Never>?
         /// Set by a producer (holding the gate lock) that found the buffer full.
         var producerWaiting = false
         var producerWaits = 0

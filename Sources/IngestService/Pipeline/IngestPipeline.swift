@@ -57,15 +57,25 @@ public final class IngestPipeline: Service {
         var rateLimiter = configuration.rateLimiter
         var counters = PipelineCounters()
         var buffers: [String: DatabaseBuffer] = [:]
+        // Tenants repeat from message to message: name each one's database once per run of it.
+        var lastTenant: String?
+        var lastDatabase = ""
 
         while let chunk = await intake.next(maxCount: configuration.chunkSize) {
             for message in chunk {
                 counters.received += 1
                 do throws(RejectReason) {
+                    // The clock is read only for the rate limiter.
+                    let now = rateLimiter.isEnabled ? clock.now() : 0
                     let validated = try configuration.validator.validate(
-                        topic: message.topic, payload: message.payload, rateLimiter: &rateLimiter, now: clock.now())
+                        topic: message.topic, payload: message.payload, rateLimiter: &rateLimiter, now: now)
                     if let auth { try await auth.authorize(validated) }
-                    let database = configuration.databaseNamer.database(forTenant: validated.address.tenantID)
+                    let tenant = validated.address.tenantID
+                    if tenant != lastTenant {
+                        lastTenant = tenant
+                        lastDatabase = configuration.databaseNamer.database(forTenant: tenant)
+                    }
+                    let database = lastDatabase
                     let skipped = try buffers[database, default: DatabaseBuffer()].append(
                         validated, receivedAtNanos: message.receivedAtNanos, encoder: configuration.encoder)
                     counters.skippedFields += skipped

@@ -1,0 +1,181 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CMosquitto
+
+/// Publishes `count` telemetry messages round-robin over `devices` devices of one tenant, as fast
+/// as the broker takes them (`--rate 0`) or at a steady rate, with at most `window` QoS 1 messages
+/// unacknowledged. Prints `{"published":N,"seconds":S,"rate":R}` when the broker has acknowledged all.
+struct Publisher {
+    let host: String
+    let port: Int
+    let count: Int
+    let devices: Int
+    let rate: Int
+    let qos: Int32
+    let window: Int
+    let tenant: String
+    let clientID: String
+
+    init(options: Options) {
+        host = options.string("host", "127.0.0.1")
+        port = options.int("port", 1883)
+        count = options.int("count", 200_000)
+        devices = max(1, options.int("devices", 1000))
+        rate = options.int("rate", 0)
+        qos = Int32(options.int("qos", 1))
+        window = max(1, options.int("window", 2000))
+        tenant = options.string("tenant", "acme")
+        clientID = options.string("client-id", "ingestd-bench-pub-\(getpid())")
+    }
+
+    final class Acks: @unchecked Sendable {
+        // Touched only on the publishing thread (callbacks run inside mosquitto_loop / publish there).
+        var acknowledged = 0
+    }
+
+    func run() {
+        mosquitto_lib_init()
+        let acks = Acks()
+        guard let handle = mosquitto_new(clientID, true, Unmanaged.passUnretained(acks).toOpaque()) else {
+            fail("mosquitto_new failed")
+        }
+        _ = mosquitto_int_option(handle, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311)
+        _ = mosquitto_max_inflight_messages_set(handle, 0)  // the window below is the limit
+        mosquitto_publish_callback_set(handle) { _, userdata, _ in
+            guard let userdata else { return }
+            Unmanaged<Acks>.fromOpaque(userdata).takeUnretainedValue().acknowledged += 1
+        }
+        var rc = mosquitto_connect(handle, host, Int32(port), 60)
+        guard rc == MOSQ_ERR_SUCCESS.rawValue else { fail("connect to \(host):\(port): \(String(cString: mosquitto_strerror(rc)))") }
+
+        let topics: [[CChar]] = (0..<devices).map { Array("tenant/\(tenant)/device/\(Self.deviceID($0))/telemetry".utf8CString) }
+        let tokens: [[UInt8]] = (0..<devices).map { Array(Self.token(deviceIndex: $0).utf8) }
+        let sites: [[UInt8]] = (0..<devices).map { Array(Self.site(deviceIndex: $0).utf8) }
+        let tenantBytes = Array(tenant.utf8)
+        var payload: [UInt8] = []
+        payload.reserveCapacity(512)
+        var clock = ISOClock()
+
+        let start = monotonicNanos()
+        var sent = 0
+        while sent < count {
+            while sent - acks.acknowledged >= window {
+                rc = mosquitto_loop(handle, 10, 1)
+                guard rc == MOSQ_ERR_SUCCESS.rawValue else { fail("loop: \(String(cString: mosquitto_strerror(rc)))") }
+            }
+            if rate > 0 {
+                let due = start + Int64(Double(sent) * 1e9 / Double(rate))
+                let now = monotonicNanos()
+                if due > now + 200_000 {
+                    _ = mosquitto_loop(handle, 0, 1)
+                    var request = timespec(tv_sec: 0, tv_nsec: Int(min(due - now, 5_000_000)))
+                    nanosleep(&request, nil)
+                    continue
+                }
+            }
+            let device = sent % devices
+            let seq = sent / devices
+            payload.removeAll(keepingCapacity: true)
+            Self.appendPayload(to: &payload, seq: seq, ts: clock.now(), site: sites[device], tenant: tenantBytes, token: tokens[device])
+            rc = topics[device].withUnsafeBufferPointer { topic in
+                payload.withUnsafeBytes { body in
+                    mosquitto_publish(handle, nil, topic.baseAddress, Int32(body.count), body.baseAddress, qos, false)
+                }
+            }
+            guard rc == MOSQ_ERR_SUCCESS.rawValue else { fail("publish: \(String(cString: mosquitto_strerror(rc)))") }
+            sent += 1
+            if sent & 63 == 0 { _ = mosquitto_loop(handle, 0, 1) }
+        }
+        while acks.acknowledged < count {
+            rc = mosquitto_loop(handle, 100, 1)
+            guard rc == MOSQ_ERR_SUCCESS.rawValue else { fail("loop: \(String(cString: mosquitto_strerror(rc)))") }
+        }
+        let seconds = Double(monotonicNanos() - start) / 1e9
+        mosquitto_disconnect(handle)
+        _ = mosquitto_loop(handle, 100, 1)
+        mosquitto_destroy(handle)
+        emit(#"{"published":\#(count),"seconds":\#(seconds),"rate":\#(Int(Double(count) / seconds))}"#)
+    }
+
+    static func deviceID(_ index: Int) -> String {
+        let digits = String(index)
+        return "d" + String(repeating: "0", count: max(0, 3 - digits.count)) + digits
+    }
+
+    /// What the bench's registry holds for device `index` (bench/run.sh writes the same).
+    static func token(deviceIndex index: Int) -> String { "token-\(deviceID(index))" }
+    static func site(deviceIndex index: Int) -> String { "site-\(index % 10)" }
+
+    /// `{"version":"1","ts":"…","site_id":"…","tenant_id":"…","seq":N,"provision_token":"…",
+    /// "metrics":{"temp_c":…,"humidity":…,"door_open":…,"rssi":…,"battery_v":…}}` with values that
+    /// vary from message to message (floats with one to three decimals, an integer, a boolean).
+    static func appendPayload(to out: inout [UInt8], seq: Int, ts: [UInt8], site: [UInt8], tenant: [UInt8], token: [UInt8]) {
+        out.append(contentsOf: #"{"version":"1","ts":""#.utf8)
+        out.append(contentsOf: ts)
+        out.append(contentsOf: #"","site_id":""#.utf8)
+        out.append(contentsOf: site)
+        out.append(contentsOf: #"","tenant_id":""#.utf8)
+        out.append(contentsOf: tenant)
+        out.append(contentsOf: #"","seq":"#.utf8)
+        appendDecimal(seq, to: &out)
+        out.append(contentsOf: #","provision_token":""#.utf8)
+        out.append(contentsOf: token)
+        out.append(contentsOf: #"","metrics":{"temp_c":"#.utf8)
+        appendFixed(150 + seq % 150, decimals: 1, to: &out)           // 15.0 … 29.9
+        out.append(contentsOf: #","humidity":"#.utf8)
+        appendFixed(3000 + (seq * 7) % 4000, decimals: 2, to: &out)   // 30.00 … 69.99
+        out.append(contentsOf: #","door_open":"#.utf8)
+        out.append(contentsOf: (seq % 5 == 0 ? "true" : "false").utf8)
+        out.append(contentsOf: #","rssi":"#.utf8)
+        appendDecimal(-40 - seq % 50, to: &out)
+        out.append(contentsOf: #","battery_v":"#.utf8)
+        appendFixed(3000 + (seq * 13) % 1200, decimals: 3, to: &out)  // 3.000 … 4.199
+        out.append(contentsOf: "}}".utf8)
+    }
+
+    static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
+        out.append(contentsOf: String(value).utf8)
+    }
+
+    static func appendFixed(_ value: Int, decimals: Int, to out: inout [UInt8]) {
+        var scale = 1
+        for _ in 0..<decimals { scale *= 10 }
+        appendDecimal(value / scale, to: &out)
+        out.append(UInt8(ascii: "."))
+        let fraction = String(value % scale)
+        out.append(contentsOf: String(repeating: "0", count: decimals - fraction.count).utf8)
+        out.append(contentsOf: fraction.utf8)
+    }
+}
+
+/// The wall clock as `YYYY-MM-DDThh:mm:ss.nnnnnnnnnZ`, the date part formatted once per second.
+struct ISOClock {
+    private var second = -1
+    private var prefix: [UInt8] = []
+    private var text: [UInt8] = []
+
+    mutating func now() -> [UInt8] {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        if ts.tv_sec != second {
+            second = ts.tv_sec
+            var seconds = ts.tv_sec
+            var parts = tm()
+            gmtime_r(&seconds, &parts)
+            func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+            prefix = Array("\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)).".utf8)
+        }
+        text.removeAll(keepingCapacity: true)
+        text.append(contentsOf: prefix)
+        var digits = [UInt8](repeating: UInt8(ascii: "0"), count: 9)
+        var nanos = ts.tv_nsec
+        for index in stride(from: 8, through: 0, by: -1) {
+            digits[index] = UInt8(ascii: "0") + UInt8(nanos % 10)
+            nanos /= 10
+        }
+        text.append(contentsOf: digits)
+        text.append(UInt8(ascii: "Z"))
+        return text
+    }
+}

@@ -1,0 +1,293 @@
+#!/usr/bin/env python3
+"""ingestd benchmark (issue 7). Started by bench/run.sh, which builds and starts the servers.
+
+Phases, all in one run against one mosquitto:
+  1. sessions: persistent QoS 1 sessions are made once (mosquitto_sub -E) for the limit, for ingestd and
+     for the real-InfluxDB variant; then N messages are published once, so each session holds the same backlog.
+  2. limit: mosquitto_sub drains its backlog to /dev/null.
+  3. drain: ingestd drains its backlog into the fake InfluxDB sink (204 at once, counts lines); the
+     clock runs from ingestd's start to the sink's acknowledgement of the N-th point.
+  4. live: ingestd connected, the publisher sends at a steady rate, the sink measures publish -> ack.
+  5. influx: ingestd drains the third backlog into the real influxd (through the counting proxy).
+"""
+import hashlib, json, os, platform, queue, signal, subprocess, sys, threading, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.environ.get("BIN_DIR", os.path.join(ROOT, ".build", "release"))
+WORK = os.environ["WORK"]
+MQTT_PORT = int(os.environ["MQTT_PORT"])
+INFLUX_PORT = int(os.environ.get("INFLUX_PORT", "0"))
+N = int(os.environ.get("N", "200000"))
+DEVICES = int(os.environ.get("DEVICES", "1000"))
+LIVE_RATE = int(os.environ.get("LIVE_RATE", "20000"))
+LIVE_SECONDS = float(os.environ.get("LIVE_SECONDS", "10"))
+FLUSH_MS = int(os.environ.get("INFLUX_FLUSH_INTERVAL_MS", "1000"))
+BATCH_SIZE = int(os.environ.get("INFLUX_BATCH_SIZE", "500"))
+TENANT = "acme"
+FILTER = "tenant/+/device/+/+"
+TIMEOUT = float(os.environ.get("PHASE_TIMEOUT", "120"))
+
+
+def device_id(i):
+    return "d%03d" % i
+
+
+class Proc:
+    """A child process whose stdout lines arrive in a queue (stderr goes to a log file)."""
+
+    def __init__(self, args, env=None, log=None):
+        self.log_path = log
+        err = open(log, "w") if log else subprocess.DEVNULL
+        self.p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err, env=env, text=True)
+        self.lines = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self):
+        for line in self.p.stdout:
+            self.lines.put(line.strip())
+
+    def json_line(self, key, timeout=TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise SystemExit(f"timeout waiting for '{key}' from {self.p.args[0]}")
+            try:
+                line = self.lines.get(timeout=min(left, 1))
+            except queue.Empty:
+                if self.p.poll() is not None:
+                    raise SystemExit(f"{self.p.args} exited with {self.p.returncode} (log: {self.log_path})")
+                continue
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                continue
+            if key in obj:
+                return obj
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+        try:
+            self.p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+
+
+def proc_cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+
+
+def proc_peak_rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return None
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return [float(x) for x in f.read().split()[:3]]
+
+
+def machine():
+    model = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    swift = subprocess.run(["swift", "--version"], capture_output=True, text=True).stdout.strip().splitlines()
+    mosq = subprocess.run(["mosquitto", "-h"], capture_output=True, text=True).stdout.splitlines()
+    return {
+        "cores": os.cpu_count(), "cpu_model": model, "kernel": platform.release(),
+        "swift": swift[0] if swift else "?", "mosquitto": mosq[0] if mosq else "?",
+        "loadavg_start": loadavg(),
+    }
+
+
+def write_registry(path):
+    records = []
+    for i in range(DEVICES):
+        token = "token-" + device_id(i)
+        records.append({"tenant_id": TENANT, "device_id": device_id(i), "site_id": "site-%d" % (i % 10),
+                        "status": "ACTIVE", "provision_token_hash": hashlib.sha256(token.encode()).hexdigest()})
+    with open(path, "w") as f:
+        json.dump(records, f)
+
+
+def make_session(client_id):
+    subprocess.run(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(MQTT_PORT), "-V", "mqttv5", "-x", "86400",
+                    "-c", "-i", client_id, "-q", "1", "-t", FILTER, "-E"], check=True, timeout=30)
+
+
+def publish(count, rate=0, wait_key="published"):
+    pub = Proc([os.path.join(BIN, "ingestd-bench"), "publish", "--port", str(MQTT_PORT), "--count", str(count),
+                "--devices", str(DEVICES), "--rate", str(rate), "--tenant", TENANT],
+               log=os.path.join(WORK, "publisher.log"))
+    result = pub.json_line(wait_key, timeout=TIMEOUT + count / max(rate, 1))
+    pub.p.wait()
+    return result
+
+
+def start_sink(name, expect, latency=False, upstream=None):
+    args = [os.path.join(BIN, "ingestd-bench"), "sink", "--port", "0", "--expect", str(expect)]
+    if latency:
+        args.append("--latency")
+    if upstream:
+        args += ["--upstream", str(upstream)]
+    sink = Proc(args, log=os.path.join(WORK, f"sink-{name}.log"))
+    return sink, sink.json_line("listening")["listening"]
+
+
+def ingestd_env(client_id, sink_port, clean=False):
+    env = dict(os.environ)
+    env.update({
+        "MQTT_HOST": "127.0.0.1", "MQTT_PORT": str(MQTT_PORT), "MQTT_CLIENT_ID": client_id,
+        "MQTT_CLEAN_SESSION": "1" if clean else "0",
+        "INFLUXDB_URL": f"http://127.0.0.1:{sink_port}", "INFLUXDB_API": "v1",
+        "RATE_LIMIT_RPS": "0", "REGISTRY": "file", "REGISTRY_FILE": os.path.join(WORK, "devices.json"),
+        "REQUIRE_TOKEN": "1", "LOG_STATS_EVERY_SECONDS": "0",
+        "INFLUX_BATCH_SIZE": str(BATCH_SIZE), "INFLUX_FLUSH_INTERVAL_MS": str(FLUSH_MS),
+    })
+    return env
+
+
+def final_stats(log_path):
+    """The `final=1` stats line of an ingestd log as a dict."""
+    stats = {}
+    with open(log_path) as f:
+        for line in f:
+            if "msg=stats" in line and "final=1" in line:
+                for part in line.split():
+                    if "=" in part:
+                        k, v = part.split("=", 1)
+                        stats[k] = v
+    return stats
+
+
+def drain_ingestd(name, client_id, sink, sink_port):
+    log = os.path.join(WORK, f"ingestd-{name}.log")
+    start = time.monotonic_ns()
+    ingestd = Proc([os.path.join(BIN, "ingestd")], env=ingestd_env(client_id, sink_port), log=log)
+    done = sink.json_line("done_ns", timeout=TIMEOUT)
+    cpu = proc_cpu_seconds(ingestd.p.pid)
+    rss = proc_peak_rss_mb(ingestd.p.pid)
+    ingestd.stop()
+    sink.stop()
+    stats = final_stats(log)
+    seconds = (done["done_ns"] - start) / 1e9
+    return {
+        "messages": N, "seconds": round(seconds, 3), "rate": int(N / seconds),
+        "cpu_seconds": cpu, "cpu_seconds_per_million": round(cpu / N * 1e6, 2),
+        "cpu_us_per_message": round(cpu / N * 1e6, 2), "peak_rss_mb": round(rss, 1),
+        "batches": done["requests"], "lines_acked": done["lines"], "refused_batches": done["refused"],
+        "ingestd_received": int(stats.get("received", -1)), "ingestd_rejected": int(stats.get("rejected", -1)),
+        "ingestd_exit": ingestd.p.returncode, "log": log,
+    }
+
+
+def main():
+    facts = machine()
+    print(f"machine: {facts['cores']} cores, {facts['cpu_model']}, load {facts['loadavg_start']}", flush=True)
+    write_registry(os.path.join(WORK, "devices.json"))
+    sessions = ["bench-limit", "bench-ingestd"] + (["bench-ingestd-influx"] if INFLUX_PORT else [])
+    for s in sessions:
+        make_session(s)
+
+    print(f"publishing the backlog: {N} messages from {DEVICES} devices to {len(sessions)} persistent sessions …", flush=True)
+    backlog = publish(N)
+    print(f"  published at {backlog['rate']} msg/s (QoS 1, broker fanning out to {len(sessions)} sessions)", flush=True)
+
+    print("limit: mosquitto_sub drains its backlog to /dev/null …", flush=True)
+    start = time.monotonic_ns()
+    sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(MQTT_PORT), "-V", "mqttv5", "-x", "86400",
+                            "-c", "-i", "bench-limit", "-q", "1", "-t", FILTER, "-C", str(N)], stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(sub.pid, 0)
+    seconds = (time.monotonic_ns() - start) / 1e9
+    if status != 0:
+        raise SystemExit(f"mosquitto_sub failed ({status})")
+    limit = {"messages": N, "seconds": round(seconds, 3), "rate": int(N / seconds),
+             "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2)}
+    print(f"  {limit['rate']} msg/s", flush=True)
+
+    print("drain: ingestd drains its backlog into the fake InfluxDB …", flush=True)
+    sink, sink_port = start_sink("drain", N)
+    drain = drain_ingestd("drain", "bench-ingestd", sink, sink_port)
+    print(f"  {drain['rate']} msg/s, {drain['cpu_us_per_message']} µs CPU/msg, peak RSS {drain['peak_rss_mb']} MB, {drain['batches']} batches", flush=True)
+
+    live_count = int(LIVE_RATE * LIVE_SECONDS)
+    print(f"live: {LIVE_RATE} msg/s for {LIVE_SECONDS:g} s, publish -> sink acknowledgement …", flush=True)
+    sink, sink_port = start_sink("live", live_count, latency=True)
+    log = os.path.join(WORK, "ingestd-live.log")
+    ingestd = Proc([os.path.join(BIN, "ingestd")], env=ingestd_env("bench-live", sink_port, clean=True), log=log)
+    deadline = time.monotonic() + 30
+    while "mqtt subscribed" not in open(log).read():
+        if time.monotonic() > deadline:
+            raise SystemExit("ingestd did not subscribe (log: %s)" % log)
+        time.sleep(0.05)
+    pub = publish(live_count, rate=LIVE_RATE)
+    done = sink.json_line("done_ns", timeout=TIMEOUT)
+    live_cpu = proc_cpu_seconds(ingestd.p.pid)
+    ingestd.stop()
+    sink.stop()
+    live = {"rate_target": LIVE_RATE, "rate_published": pub["rate"], "messages": live_count,
+            "flush_interval_ms": FLUSH_MS, "batch_size": BATCH_SIZE, "batches": done["requests"],
+            "cpu_us_per_message": round(live_cpu / live_count * 1e6, 2), **done["latency_ms"]}
+    print(f"  p50 {live['p50']:.1f} ms, p99 {live['p99']:.1f} ms, max {live['max']:.1f} ms", flush=True)
+
+    influx = None
+    if INFLUX_PORT:
+        print("influx: ingestd drains its backlog into the real influxd (v1) …", flush=True)
+        subprocess.run(["curl", "-s", "-o", "/dev/null", "-XPOST", f"http://127.0.0.1:{INFLUX_PORT}/query",
+                        "--data-urlencode", f"q=CREATE DATABASE telemetry_{TENANT}"], check=True)
+        sink, sink_port = start_sink("influx", N, upstream=INFLUX_PORT)
+        influx = drain_ingestd("influx", "bench-ingestd-influx", sink, sink_port)
+        print(f"  {influx['rate']} msg/s", flush=True)
+
+    facts["loadavg_end"] = loadavg()
+    ratio = drain["rate"] / limit["rate"]
+    result = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": facts,
+        "workload": {"messages": N, "devices": DEVICES, "metrics_per_message": 5, "qos": 1,
+                     "registry": DEVICES, "require_token": True, "rate_limit": "off",
+                     "batch_size": BATCH_SIZE, "flush_interval_ms": FLUSH_MS,
+                     "payload_example": "see Sources/ingestd-bench/Publisher.swift"},
+        "publish": backlog, "limit_mosquitto_sub": limit, "drain_ingestd": drain, "ratio": round(ratio, 3),
+        "live": live, "influx_real": influx,
+    }
+    rows = [
+        ("mosquitto_sub drain (limit)", f"{limit['rate']:,} msg/s", f"{limit['seconds']} s"),
+        ("ingestd drain -> fake sink", f"{drain['rate']:,} msg/s", f"{drain['seconds']} s"),
+        ("ratio ingestd / mosquitto_sub", f"{ratio:.2f}", "goal >= 0.67"),
+        ("ingestd CPU per message", f"{drain['cpu_us_per_message']} µs", f"{drain['cpu_seconds_per_million']} s per million"),
+        ("ingestd peak RSS", f"{drain['peak_rss_mb']} MB", "goal <= 64 MB"),
+        ("batches (drain)", f"{drain['batches']}", f"batch size {BATCH_SIZE}"),
+        (f"live {LIVE_RATE}/s p50 / p99 / max", f"{live['p50']:.1f} / {live['p99']:.1f} / {live['max']:.1f} ms",
+         f"goal p99 <= {FLUSH_MS + 100} ms"),
+    ]
+    if influx:
+        rows.append(("ingestd drain -> real influxd", f"{influx['rate']:,} msg/s", f"{influx['seconds']} s, {influx['batches']} batches"))
+    rows.append(("publisher (backlog)", f"{backlog['rate']:,} msg/s", f"{len(sessions)} sessions"))
+    rows.append(("load average start / end", f"{facts['loadavg_start'][0]} / {facts['loadavg_end'][0]}", f"{facts['cores']} cores"))
+    width = max(len(r[0]) for r in rows)
+    print()
+    print(f"{'':{width}}  {'result':>28}  notes")
+    for name, value, note in rows:
+        print(f"{name:{width}}  {value:>28}  {note}")
+    out = os.path.join(ROOT, "bench", "results", time.strftime("%Y-%m-%dT%H-%M-%S") + ".json")
+    with open(out, "w") as f:
+        json.dump(result, f, indent=2)
+    print(f"\nwritten: {os.path.relpath(out, ROOT)}")
+    for name, part in (("drain", drain), ("influx", influx)):
+        if part and (part["lines_acked"] < N or part["ingestd_rejected"] != 0):
+            raise SystemExit(f"{name}: not every message arrived ({part})")
+
+
+if __name__ == "__main__":
+    main()

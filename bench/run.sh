@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# ingestd benchmark (issue 7): builds release, starts a throw-away mosquitto and influxd on free
+# loopback ports, runs bench/bench.py, prints a table and writes bench/results/<timestamp>.json.
+#   N=50000 bench/run.sh          quick run (default N=200000)
+#   SKIP_INFLUX=1 bench/run.sh    without the real-InfluxDB variant
+# Other knobs: DEVICES, LIVE_RATE, LIVE_SECONDS, INFLUX_BATCH_SIZE, INFLUX_FLUSH_INTERVAL_MS, KEEP=1.
+# Installs nothing: it stops with a message when a tool is missing (scripts/install-deps.sh has them).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+missing=()
+for tool in swift mosquitto mosquitto_sub python3 curl; do
+  command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || missing+=("$tool")
+done
+[ "${SKIP_INFLUX:-0}" = 1 ] || command -v influxd >/dev/null 2>&1 || missing+=(influxd)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "error: missing ${missing[*]} (scripts/install-deps.sh installs them; SKIP_INFLUX=1 skips influxd)" >&2
+  exit 1
+fi
+
+echo "==> swift build -c release"
+swift build -c release 2>&1 | tail -n 1
+
+. scripts/lib/servers.sh
+WORK=$(mktemp -d /tmp/ingestd-bench.XXXXXX)
+cleanup() {
+  stop_servers
+  if [ "${KEEP:-0}" = 1 ]; then echo "work folder kept: $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+MQTT_PORT=$(free_port)
+start_mosquitto "$WORK" "$MQTT_PORT"
+INFLUX_PORT=0
+if [ "${SKIP_INFLUX:-0}" != 1 ]; then
+  INFLUX_PORT=$(free_port)
+  start_influxd "$WORK" "$INFLUX_PORT" "$(free_port)"
+fi
+export WORK MQTT_PORT INFLUX_PORT
+python3 bench/bench.py
