@@ -16,9 +16,8 @@ struct SpoolCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Segments, bytes and the oldest segment's age.")
 
         func run() async throws {
-            let settings = try SettingsLoader.loadOrExit()
             // The daemon's stats line reports the spool while it runs; here the directory must be quiet.
-            let (lock, _) = try SpoolCommand.open(settings, logger: Logger(label: "ingestd"))
+            let (settings, _, lock, _) = try SpoolCommand.prepare()
             defer { lock.release() }
             let status: SpoolStatus
             do {
@@ -37,18 +36,11 @@ struct SpoolCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Send every spooled batch to InfluxDB now, then exit (1 if InfluxDB refused to take them).")
 
         func run() async throws {
-            let settings = try SettingsLoader.loadOrExit()
-            LineLogHandler.bootstrap(format: settings.logFormat, level: settings.logLevel)
-            let logger = Logger(label: "ingestd")
-            let (lock, store) = try SpoolCommand.open(settings, logger: logger)
+            let (settings, logger, lock, store) = try SpoolCommand.prepare()
             defer { lock.release() }
             let client = InfluxClient(configuration: settings.influxClientConfiguration, logger: logger)
             defer { client.shutdown() }
-            let replayer = SpoolReplayer(
-                store: store, client: client,
-                backoff: RetryBackoff(baseMilliseconds: settings.influxRetryBaseMilliseconds,
-                                      maxDelayMilliseconds: settings.influxRetryMaxDelayMilliseconds),
-                logger: logger)
+            let replayer = SpoolReplayer(store: store, client: client, backoff: settings.retryBackoff, logger: logger)
             let complete = await replayer.replayAll()
             let left = await store.spool.status
             logger.info("spool replay finished", metadata: [
@@ -73,10 +65,7 @@ struct SpoolCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let settings = try SettingsLoader.loadOrExit()
-            LineLogHandler.bootstrap(format: settings.logFormat, level: settings.logLevel)
-            let logger = Logger(label: "ingestd")
-            let (lock, store) = try SpoolCommand.open(settings, logger: logger)
+            let (settings, logger, lock, store) = try SpoolCommand.prepare()
             defer { lock.release() }
             var segments = 0
             while case let (id, _)? = try? await store.spool.oldest() {
@@ -85,6 +74,15 @@ struct SpoolCommand: AsyncParsableCommand {
             }
             logger.warning("spool purged", metadata: ["segments": "\(segments)", "directory": "\(settings.spoolDirectory)"])
         }
+    }
+
+    /// Settings, logging, the instance lock and the spool: what every spool sub-command starts with.
+    static func prepare() throws -> (Settings, Logger, InstanceLock, DurableStore) {
+        let settings = try SettingsLoader.loadOrExit()
+        LineLogHandler.bootstrap(format: settings.logFormat, level: settings.logLevel)
+        let logger = Logger(label: "ingestd")
+        let (lock, store) = try open(settings, logger: logger)
+        return (settings, logger, lock, store)
     }
 
     /// Takes the instance lock (a running daemon makes this exit 75) and opens the spool.

@@ -96,11 +96,7 @@ public struct IngestDaemon: Sendable {
         let writerClient: any InfluxWriting = exporter.map { InstrumentedInfluxWriter(wrapping: client, exporter: $0) } ?? client
         let writer = BatchWriter(configuration: settings.batchWriterConfiguration, client: writerClient, store: store,
                                  journal: journal, logger: logger)
-        let replayer = SpoolReplayer(
-            store: store, client: client,
-            backoff: RetryBackoff(baseMilliseconds: settings.influxRetryBaseMilliseconds,
-                                  maxDelayMilliseconds: settings.influxRetryMaxDelayMilliseconds),
-            logger: logger)
+        let replayer = SpoolReplayer(store: store, client: client, backoff: settings.retryBackoff, logger: logger)
         let quarantine = settings.quarantineConfiguration.isActive
             ? QuarantineService(configuration: settings.quarantineConfiguration, sink: writer, logger: logger) : nil
         let pipeline = IngestPipeline(

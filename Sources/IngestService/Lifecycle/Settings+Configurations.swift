@@ -53,6 +53,11 @@ extension Settings {
             spoolAfterMilliseconds: spoolAfterMilliseconds)
     }
 
+    /// The backoff of InfluxDB writes (INFLUX_RETRY_*), shared by the writer's retries and the replayer.
+    public var retryBackoff: RetryBackoff {
+        RetryBackoff(baseMilliseconds: influxRetryBaseMilliseconds, maxDelayMilliseconds: influxRetryMaxDelayMilliseconds)
+    }
+
     public func pipelineConfiguration(clock: any MonotonicClock) -> IngestPipeline.Configuration {
         let namer = DatabaseNamer(template: influxDatabaseTemplate)
         return IngestPipeline.Configuration(
