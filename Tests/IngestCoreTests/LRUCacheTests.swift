@@ -163,4 +163,26 @@ final class LRUCacheTests: XCTestCase {
         let sendable: any Sendable = cache
         XCTAssertNotNil(sendable)
     }
+
+    func testLookupServesExpiredEntriesWithoutDroppingThem() {
+        var cache = LRUCache<String, Int>(capacity: 2)
+        cache.put("a", 1, expiresAt: 10)
+        cache.put("b", 2, expiresAt: 100)
+        XCTAssertEqual(cache.lookup("a", now: 5)?.value, 1)
+        XCTAssertEqual(cache.lookup("a", now: 5)?.isExpired, false)
+        XCTAssertEqual(cache.hits, 2)
+        let stale = cache.lookup("a", now: 10)
+        XCTAssertEqual(stale?.value, 1)
+        XCTAssertEqual(stale?.isExpired, true)
+        XCTAssertEqual(cache.misses, 1)
+        XCTAssertEqual(cache.count, 2, "an expired entry stays for stale serving")
+        XCTAssertNil(cache.lookup("zzz", now: 10))
+        XCTAssertEqual(cache.misses, 2)
+        // A stale lookup does not refresh recency: after a fresh hit on "b", "a" is the least recent
+        // and leaves when "c" arrives.
+        _ = cache.lookup("b", now: 50)
+        cache.put("c", 3, expiresAt: 100)
+        XCTAssertNil(cache.peek("a"))
+        XCTAssertNotNil(cache.peek("b"))
+    }
 }

@@ -53,6 +53,23 @@ public struct LRUCache<Key: Hashable, Value> {
         return slots[slot].value
     }
 
+    /// One lookup for callers that can use an expired value (stale serving): a fresh entry counts a
+    /// hit and becomes the most recent; an expired one counts a miss and stays, for the caller to
+    /// refresh or serve stale. Nil (a miss) when absent.
+    public mutating func lookup(_ key: Key, now: UInt64) -> (value: Value, isExpired: Bool)? {
+        guard let slot = slotOfKey[key], let value = slots[slot].value else {
+            misses += 1
+            return nil
+        }
+        if now >= slots[slot].expiresAt {
+            misses += 1
+            return (value, true)
+        }
+        hits += 1
+        moveToFront(slot)
+        return (value, false)
+    }
+
     /// The value even if expired, with its expiry, without touching recency or counters:
     /// during a registry outage a stale record is better than none.
     public func peek(_ key: Key) -> (value: Value, expiresAt: UInt64)? {

@@ -61,16 +61,10 @@ public final class AuthService: Sendable {
     public func authorize(_ message: ValidatedMessage) async throws(RejectReason) {
         let key = message.address.deviceKey
         let now = clock.now()
+        // One hash lookup under the lock on the hot path; an expired entry stays for stale serving.
         let lookup = cache.withLock { cache -> CacheLookup in
-            guard let (value, expiresAt) = cache.peek(key) else {
-                _ = cache.get(key, now: now)  // counts the miss
-                return .miss
-            }
-            if now < expiresAt { return .fresh(cache.get(key, now: now) ?? value) }
-            // Counts the miss and drops the entry; put it back, still expired, for stale serving.
-            _ = cache.get(key, now: now)
-            cache.put(key, value, expiresAt: expiresAt)
-            return .expired(value)
+            guard let (value, isExpired) = cache.lookup(key, now: now) else { return .miss }
+            return isExpired ? .expired(value) : .fresh(value)
         }
         let entry: AuthCacheEntry
         switch lookup {
