@@ -87,10 +87,12 @@ final class RegistryPostgresTests: XCTestCase {
         try await eventually("d1's points during the outage arrive", timeout: 60) { try await self.harness.count() == 15 }
         XCTAssertEqual(stat("rejected_REGISTRY_UNAVAILABLE"), 1)
         XCTAssertTrue(harness.log.contains("registry unavailable"), harness.log)
+        try await harness.waitForStats("the stats line says the registry is down") { $0["registry_up"] == "0" }
 
         // PostgreSQL back: d3 (never seen) is accepted, no restart.
         try await postgres.launch()
         try await eventually("ingestd sees the registry again", timeout: 60) { self.harness.log.contains("registry available again") }
+        try await harness.waitForStats("the stats line says the registry is back") { $0["registry_up"] == "1" }
         try await publish("d3", seqs: 0..<1)
         received += 1
         try await harness.waitUntilReceived(received)

@@ -115,6 +115,9 @@ public struct IngestDaemon: Sendable {
                 snapshot.authCacheMisses = cache.misses
                 snapshot.authCacheSize = cache.size
             }
+            if let up = registry?.isUp {
+                snapshot.registryUp = up
+            }
             return snapshot
         }
         let stats = StatsReporter(everySeconds: settings.logStatsEverySeconds, clock: clock, logger: logger, collect: collect)

@@ -20,6 +20,8 @@ public struct StatsSnapshot: Sendable, Equatable {
     public var authCacheHits = 0
     public var authCacheMisses = 0
     public var authCacheSize = 0
+    /// False while a database registry cannot be reached (always true for a file or no registry).
+    public var registryUp = true
     public var mqttConnected = false
     public var mqttReconnects = 0
 
@@ -48,6 +50,7 @@ public struct StatsSnapshot: Sendable, Equatable {
             "auth_cache_misses": "\(authCacheMisses)",
             "auth_cache_size": "\(authCacheSize)",
             "mqtt_connected": mqttConnected ? "1" : "0",
+            "registry_up": registryUp ? "1" : "0",
             "mqtt_reconnects": "\(mqttReconnects)",
             "msgs_per_sec": "\(Int(messagesPerSecond.rounded()))",
         ]
