@@ -76,6 +76,29 @@ public final class IntakeQueue: Sendable {
         }
     }
 
+    /// Appends `messages` in order, blocking the calling thread while the queue is full, with one
+    /// lock round and at most one consumer wake-up per run of messages that fits (`put(_:)` takes
+    /// one per message). Same rules as `put(_:)`; returns how many were taken, which is less than
+    /// `messages.count` only if the queue was closed (the rest, from that index on, were **not**
+    /// taken).
+    @discardableResult
+    public func put(contentsOf messages: [InboundMessage]) -> Int {
+        var taken = 0
+        switch tryPut(messages, from: &taken, registerWaiter: false) {
+        case .accepted, .closed: return taken
+        case .full: break
+        }
+        state.withLock { $0.producerWaits += 1 }
+        gate.lock()
+        defer { gate.unlock() }
+        while true {
+            switch tryPut(messages, from: &taken, registerWaiter: true) {
+            case .accepted, .closed: return taken
+            case .full: gate.wait()
+            }
+        }
+    }
+
     /// Up to `maxCount` messages in arrival order, suspending while the queue is empty.
     ///
     /// Returns `nil` once the queue is closed and drained. Returns an empty array only if the calling
@@ -149,6 +172,30 @@ public final class IntakeQueue: Sendable {
             if registerWaiter { s.producerWaiting = true }
             return (.full, nil)
         }
+        consumer?.resume()
+        return result
+    }
+
+    /// Appends what fits of `messages[taken...]`, advancing `taken`; `.accepted` once all are in.
+    private func tryPut(_ messages: [InboundMessage], from taken: inout Int, registerWaiter: Bool) -> PutResult {
+        let start = taken
+        let (result, end, consumer) = state.withLock { s -> (PutResult, Int, CheckedContinuation<Void, Never>?) in
+            if s.closed { return (.closed, start, nil) }
+            let end = start + Swift.min(messages.count - start, capacity - s.buffer.count)
+            for index in start..<end { s.buffer.append(messages[index]) }
+            if end == messages.count {
+                defer { s.consumer = nil }
+                return (.accepted, end, s.consumer)
+            }
+            if registerWaiter { s.producerWaiting = true }
+            // Something went in: wake a parked consumer now so it makes room.
+            if end > start {
+                defer { s.consumer = nil }
+                return (.full, end, s.consumer)
+            }
+            return (.full, end, nil)
+        }
+        taken = end
         consumer?.resume()
         return result
     }

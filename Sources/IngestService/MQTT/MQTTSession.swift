@@ -51,6 +51,13 @@ final class MQTTSession: @unchecked Sendable {
     /// The last error libmosquitto logged (its only way to say *why* TLS failed, e.g. OpenSSL's
     /// "certificate verify failed"); cleared before each connection attempt.
     private var loopLibraryError: String?
+    /// Messages of the current read burst, handed to the intake in one `put(contentsOf:)` at its end;
+    /// `nil` outside a burst (`onMessage` then puts each message on its own).
+    private var loopBurst: [InboundMessage]?
+    /// How many messages `loopBurst` may hold: the intake's free room when last looked at. The batch
+    /// never holds more than would have fitted, so, as with one `put` per message, at most one
+    /// acknowledged message waits outside a full intake (on a blocked `put`).
+    private var loopBurstRoom = 0
 
     init(configuration: MQTTConfiguration, intake: IntakeQueue, metrics: MQTTMetrics, logger: Logger) throws {
         self.configuration = configuration
@@ -160,7 +167,7 @@ final class MQTTSession: @unchecked Sendable {
             loopDisconnectReason = 0
             loopRefusal = nil
             while !stopRequested {
-                loopRC = mosquitto_loop(handle, Self.pollMilliseconds, 1)
+                loopRC = pumpNetwork(handle)
                 loopErrno = Glibc.errno
                 if loopRC != MosquittoLibrary.success { break }
                 checkHeartbeat()
@@ -182,6 +189,80 @@ final class MQTTSession: @unchecked Sendable {
             sleepUnlessStopped(delay)
         }
         markDown()
+    }
+
+    /// Most packets `pumpNetwork` reads before it looks at the stop flag and the heartbeat again.
+    private static let readBurstPackets = 1_000
+
+    /// One turn of the network loop, in place of `mosquitto_loop`: `poll` on the broker socket, then
+    /// every packet that is already there, any queued output, and keep-alive. Returns a libmosquitto
+    /// code like `mosquitto_loop` (non-success: the connection is gone; `errno` is left as it was).
+    ///
+    /// Why not `mosquitto_loop`: per call it builds fd sets, `pselect`s on the socket *and* its
+    /// internal wake-up socket pair, reads exactly one packet (libmosquitto 2.0 replaces
+    /// `max_packets` by the number of QoS > 0 messages in flight, i.e. 1 here), and reads one byte
+    /// from the pair that every queued PUBACK wrote into it. That is two system calls per message
+    /// on top of the packet's own. Here the wake-up pair is never polled (a stop request is an atomic
+    /// flag checked every `pollMilliseconds`; the pair is non-blocking, so once full libmosquitto's
+    /// write into it fails with EAGAIN and nothing waits on it), and one `poll` covers a whole burst.
+    ///
+    /// `mosquitto_loop_read` reports "no complete packet left" only through `errno` (EAGAIN with a
+    /// success code), so `errno` is cleared before each call; a stray EAGAIN just ends the burst early
+    /// and the next `poll` returns at once.
+    private func pumpNetwork(_ handle: OpaquePointer) -> Int32 {
+        let socket = mosquitto_socket(handle)
+        if socket < 0 { return Int32(MOSQ_ERR_NO_CONN.rawValue) }
+        var events = Int16(POLLIN)
+        if mosquitto_want_write(handle) { events |= Int16(POLLOUT) }
+        var descriptor = pollfd(fd: socket, events: events, revents: 0)
+        let ready = poll(&descriptor, 1, Self.pollMilliseconds)
+        if ready < 0 {
+            return Glibc.errno == EINTR ? MosquittoLibrary.success : MosquittoLibrary.errno
+        }
+        if ready > 0 {
+            if descriptor.revents & Int16(POLLIN | POLLERR | POLLHUP) != 0 {
+                let rc = readBurst(handle)
+                if rc != MosquittoLibrary.success || mosquitto_socket(handle) < 0 { return rc }
+            }
+            // PUBACKs are written as they are queued; this flushes what a callback queued (the
+            // SUBSCRIBEs in `onConnect`) or what a full socket buffer held back.
+            if descriptor.revents & Int16(POLLOUT) != 0 || mosquitto_want_write(handle) {
+                let rc = mosquitto_loop_write(handle, 1)
+                if rc != MosquittoLibrary.success || mosquitto_socket(handle) < 0 { return rc }
+            }
+        }
+        return mosquitto_loop_misc(handle)
+    }
+
+    /// Reads every complete packet already there, up to `readBurstPackets`, then hands the burst's
+    /// messages to the intake at once (blocking while it is full: backpressure as before). The
+    /// messages are already acknowledged, so they go to the intake even when the read fails.
+    private func readBurst(_ handle: OpaquePointer) -> Int32 {
+        loopBurst = []
+        loopBurst!.reserveCapacity(64)
+        loopBurstRoom = intake.capacity - intake.count
+        var rc = MosquittoLibrary.success
+        var readErrno: Int32 = 0
+        for _ in 0..<Self.readBurstPackets {
+            Glibc.errno = 0
+            rc = mosquitto_loop_read(handle, 1)
+            readErrno = Glibc.errno
+            if rc != MosquittoLibrary.success || mosquitto_socket(handle) < 0 { break }
+            if readErrno == EAGAIN || readErrno == EWOULDBLOCK { break }
+            // As with one packet per `mosquitto_loop`: a stop request takes no further messages.
+            if stopRequested { break }
+        }
+        flushBurst()
+        loopBurst = nil
+        Glibc.errno = readErrno
+        return rc
+    }
+
+    private func flushBurst() {
+        guard let burst = loopBurst, !burst.isEmpty else { return }
+        loopBurst!.removeAll(keepingCapacity: true)
+        let taken = intake.put(contentsOf: burst)
+        for message in burst[taken...] { logNotTaken(message) }
     }
 
     /// Sends DISCONNECT (reason 0, "normal disconnection") so the broker keeps the persistent session
@@ -324,8 +405,9 @@ final class MQTTSession: @unchecked Sendable {
     }
 
     /// libmosquitto 2.0 has already sent the PUBACK for a QoS 1 message when this runs (checked on
-    /// 2.0.11), so the message is ours now: it must reach the intake. `put` blocks while the intake
-    /// is full; that stalls this thread and with it the socket: TCP backpressure to the broker.
+    /// 2.0.11), so the message is ours now: it must reach the intake. During a read burst it is
+    /// collected and put with the burst (`readBurst`). `put` blocks while the intake is full; that
+    /// stalls this thread and with it the socket: TCP backpressure to the broker.
     private func onMessage(_ message: mosquitto_message) {
         let topic = message.topic.map { String(cString: $0) } ?? ""
         let length = Int(message.payloadlen)
@@ -336,11 +418,27 @@ final class MQTTSession: @unchecked Sendable {
         metrics.recordMessage(at: now)
         loopLastActivity = coarseMonotonicNanos()
         loopSilenceWarned = false
-        if !intake.put(InboundMessage(topic: topic, payload: payload, receivedAtNanos: now)) {
-            logger.error("mqtt message not taken: intake closed", metadata: [
-                "topic": "\(topic)", "bytes": "\(length)",
-            ])
+        let inbound = InboundMessage(topic: topic, payload: payload, receivedAtNanos: now)
+        if loopBurst != nil {
+            if loopBurst!.count >= loopBurstRoom {
+                // The intake may be full: hand over what we have, then look again.
+                flushBurst()
+                loopBurstRoom = intake.capacity - intake.count
+            }
+            if loopBurstRoom > 0 {
+                loopBurst!.append(inbound)
+                return
+            }
         }
+        if !intake.put(inbound) {
+            logNotTaken(inbound)
+        }
+    }
+
+    private func logNotTaken(_ message: InboundMessage) {
+        logger.error("mqtt message not taken: intake closed", metadata: [
+            "topic": "\(message.topic)", "bytes": "\(message.payload.count)",
+        ])
     }
 
     private func check(_ rc: Int32, _ what: String) throws {
