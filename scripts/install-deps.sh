@@ -38,8 +38,14 @@ python3 -c 'import jsonschema' 2>/dev/null || py_need+=(jsonschema)
 python3 -c 'import yaml' 2>/dev/null || py_need+=(PyYAML)
 if [ ${#py_need[@]} -gt 0 ]; then
   echo "install-deps: pip installing ${py_need[*]}"
-  python3 -m pip install --quiet "${py_need[@]}" 2>/dev/null \
-    || python3 -m pip install --quiet --break-system-packages "${py_need[@]}"
+  if ! { python3 -m pip install --quiet "${py_need[@]}" 2>/dev/null \
+         || python3 -m pip install --quiet --break-system-packages "${py_need[@]}" 2>/dev/null; }; then
+    # A fresh Debian's python3 has no pip: Debian packages the same modules.
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+      python3-prometheus-client python3-jsonschema python3-yaml >/dev/null
+  fi
 fi
 
 if ! command -v swift >/dev/null; then
