@@ -94,8 +94,11 @@ public final class IngestPipeline: Service {
                 await sink.append(database: database, lines: buffer.bytes, lineCount: buffer.lineCount,
                                   journalSequences: journalLines(database: database, buffer.bytes))
             }
-            // Keep the dictionary's keys and capacity: tenants repeat from chunk to chunk.
-            for database in buffers.keys { buffers[database]?.reset() }
+            // Tenants repeat from chunk to chunk: keep a ready buffer for those of this chunk, and drop
+            // the ones that had nothing, so a fleet of many tenants does not hold a buffer for each.
+            for database in Array(buffers.keys) {
+                if buffers[database]?.lineCount == 0 { buffers[database] = nil } else { buffers[database]?.reset() }
+            }
             metrics.publish(counters)
         }
         metrics.publish(counters)
