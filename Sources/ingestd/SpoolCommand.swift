@@ -17,14 +17,10 @@ struct SpoolCommand: AsyncParsableCommand {
 
         func run() async throws {
             // The daemon's stats line reports the spool while it runs; here the directory must be quiet.
-            let (settings, _, lock, _) = try SpoolCommand.prepare()
+            let (settings, _, lock, store) = try SpoolCommand.prepare()
             defer { lock.release() }
-            let status: SpoolStatus
-            do {
-                status = try DiskSpool.inspect(directory: settings.spoolDirectory)
-            } catch {
-                throw SpoolCommand.fail("cannot read the spool in \(settings.spoolDirectory): \(error)")
-            }
+            // Opening the store already scanned the directory; no second pass over it.
+            let status = await store.spool.status
             let age = status.oldestAgeSeconds.map { String(format: "%.0f s", $0) } ?? "-"
             print("spool \(settings.spoolDirectory): \(status.segments) segments, \(status.bytes) bytes, oldest \(age)")
             let deadLetters = (try? FileManager.default.contentsOfDirectory(atPath: settings.spoolDirectory + "/dead-letter")) ?? []

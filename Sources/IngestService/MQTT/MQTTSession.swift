@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CMosquitto
+import IngestCore
 import Logging
 import Synchronization
 
@@ -285,9 +286,10 @@ final class MQTTSession: @unchecked Sendable {
     }
 
     private func sleepUnlessStopped(_ delay: Duration) {
-        let deadline = monotonicNanos() + UInt64(max(0, delay.seconds) * 1e9)
+        let clock = SystemMonotonicClock()
+        let deadline = clock.now() + UInt64(max(0, delay.seconds) * 1e9)
         while !stopRequested {
-            let now = monotonicNanos()
+            let now = clock.now()
             if now >= deadline { return }
             let slice = min(deadline - now, 100_000_000)
             var request = timespec(tv_sec: 0, tv_nsec: Int(slice))
@@ -448,16 +450,10 @@ final class MQTTSession: @unchecked Sendable {
     }
 }
 
-func monotonicNanos() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-}
-
 /// The monotonic clock at the kernel tick's resolution (a few ms), for the heartbeat's activity
 /// stamps: read once per message and per loop turn, it must be cheap, and on VMs whose TSC the vDSO
 /// cannot use, `CLOCK_MONOTONIC` is a system call while the coarse clock never is.
-func coarseMonotonicNanos() -> UInt64 {
+private func coarseMonotonicNanos() -> UInt64 {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC_COARSE, &ts)
     return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
