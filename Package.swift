@@ -30,6 +30,12 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
+        // TLS for the native MQTT client: the system OpenSSL that libmosquitto and libcurl use too.
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
         .target(
             name: "IngestCore",
             dependencies: [
@@ -42,6 +48,7 @@ let package = Package(
                 "IngestCore",
                 "CMosquitto",
                 "CCurl",
+                "COpenSSL",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

@@ -13,6 +13,7 @@ public struct Settings: Sendable {
     public var mqttClientID: String
     public var mqttCleanSession: Bool
     public var mqttProtocol: MQTTProtocolVersion
+    public var mqttClient: MQTTClientKind
     public var mqttUsername: String?
     public var mqttPassword: String?
     public var mqttKeepAliveSeconds: Int
@@ -116,6 +117,7 @@ public struct Settings: Sendable {
         mqttClientID = env.string("MQTT_CLIENT_ID", default: "ingestd-\(hostname)")
         mqttCleanSession = try env.flag("MQTT_CLEAN_SESSION", default: false)
         mqttProtocol = try env.choice("MQTT_PROTOCOL", default: .v5)
+        mqttClient = try env.choice("MQTT_CLIENT", default: .native)
         mqttUsername = env.optionalString("MQTT_USERNAME")
         mqttPassword = env.optionalString("MQTT_PASSWORD", secret: true)
         mqttKeepAliveSeconds = try env.integer("MQTT_KEEPALIVE_SECONDS", default: 60, range: 5...65535)

@@ -20,7 +20,8 @@ extension Settings {
             tls: mqttTLSEnabled
                 ? MQTTTLSConfiguration(caFile: mqttTLSCAFile, certFile: mqttTLSCertFile, keyFile: mqttTLSKeyFile,
                                        insecure: mqttTLSInsecure)
-                : nil)
+                : nil,
+            client: mqttClient)
     }
 
     public var influxClientConfiguration: InfluxClientConfiguration {

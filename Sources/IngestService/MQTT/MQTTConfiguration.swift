@@ -30,6 +30,8 @@ public struct MQTTConfiguration: Sendable, Equatable {
     public var reconnectDelayMin: Duration
     public var reconnectDelayMax: Duration
     public var tls: MQTTTLSConfiguration?
+    /// The client implementation (`MQTT_CLIENT`).
+    public var client: MQTTClientKind
 
     public init(
         host: String = "localhost",
@@ -47,7 +49,8 @@ public struct MQTTConfiguration: Sendable, Equatable {
         heartbeatTimeoutSeconds: Double = 300,
         reconnectDelayMin: Duration = .seconds(1),
         reconnectDelayMax: Duration = .seconds(60),
-        tls: MQTTTLSConfiguration? = nil
+        tls: MQTTTLSConfiguration? = nil,
+        client: MQTTClientKind = .native
     ) {
         self.host = host
         self.port = port
@@ -65,6 +68,7 @@ public struct MQTTConfiguration: Sendable, Equatable {
         self.reconnectDelayMin = reconnectDelayMin
         self.reconnectDelayMax = reconnectDelayMax
         self.tls = tls
+        self.client = client
     }
 
     /// Splits a comma-separated `MQTT_TOPIC` value, trimming blanks and dropping empty entries.
@@ -92,6 +96,9 @@ public struct MQTTConfiguration: Sendable, Equatable {
         if password != nil && username == nil { result.append("a password needs a username") }
         if reconnectDelayMin <= .zero || reconnectDelayMax < reconnectDelayMin {
             result.append("reconnect delays must satisfy 0 < min <= max")
+        }
+        for filter in topics where filter.utf8.count > 65_535 {
+            result.append("topic filter of \(filter.utf8.count) bytes is longer than MQTT's 65535")
         }
         if let group = sharedGroup, group.contains(where: { "/+#".contains($0) }) {
             result.append("shared group \(group) must not contain '/', '+' or '#'")

@@ -31,5 +31,10 @@ public final class MQTTMetrics: Sendable {
         received.add(1, ordering: .relaxed)
         lastMessage.store(nanos, ordering: .relaxed)
     }
+    /// A read burst of `count` messages (one atomic update per burst, not per message).
+    func recordMessages(_ count: Int, at nanos: Int64) {
+        received.add(count, ordering: .relaxed)
+        lastMessage.store(nanos, ordering: .relaxed)
+    }
     func recordReconnect() { reconnectCount.add(1, ordering: .relaxed) }
 }

@@ -56,9 +56,14 @@ public final class MQTTSource: Service, Sendable {
             intake.close()
             throw MQTTSourceError.invalidConfiguration(problems)
         }
-        let session: MQTTSession
+        let session: any MQTTClientLoop
         do {
-            session = try MQTTSession(configuration: configuration, intake: intake, metrics: metrics, logger: logger)
+            switch configuration.client {
+            case .native:
+                session = try NativeMQTTSession(configuration: configuration, intake: intake, metrics: metrics, logger: logger)
+            case .libmosquitto:
+                session = try MosquittoSession(configuration: configuration, intake: intake, metrics: metrics, logger: logger)
+            }
         } catch {
             intake.close()
             throw error
@@ -69,7 +74,8 @@ public final class MQTTSource: Service, Sendable {
             "qos": "\(configuration.qos)", "client_id": "\(configuration.clientID)",
             "protocol": "\(configuration.protocolVersion.rawValue)", "clean_session": "\(configuration.cleanSession)",
             "tls": "\(configuration.tls != nil)", "username": "\(configuration.username ?? "-")",
-            "intake_capacity": "\(intake.capacity)", "libmosquitto": "\(MosquittoLibrary.version)",
+            "intake_capacity": "\(intake.capacity)", "client": "\(configuration.client.rawValue)",
+            "libmosquitto": "\(MosquittoLibrary.version)",
         ])
 
         let finished = CompletionSignal()

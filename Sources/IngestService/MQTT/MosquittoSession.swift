@@ -6,7 +6,8 @@ import IngestCore
 import Logging
 import Synchronization
 
-/// One libmosquitto client handle and the network loop that drives it on a thread of its own.
+/// One libmosquitto client handle and the network loop that drives it on a thread of its own
+/// (`MQTT_CLIENT=libmosquitto`; the default is `NativeMQTTSession`).
 ///
 /// ## Threading
 /// `runLoop()` runs on a dedicated thread (see `MQTTSource`). Every libmosquitto call on the handle
@@ -25,7 +26,7 @@ import Synchronization
 ///   every attempt.
 /// - Stop, heartbeat and logging checks run between `mosquitto_loop` calls, on the same thread, with
 ///   no locking against libmosquitto internals.
-final class MQTTSession: @unchecked Sendable {
+final class MosquittoSession: MQTTClientLoop, @unchecked Sendable {
     let configuration: MQTTConfiguration
     let intake: IntakeQueue
     let metrics: MQTTMetrics
@@ -99,25 +100,25 @@ final class MQTTSession: @unchecked Sendable {
 
         mosquitto_connect_v5_callback_set(handle) { _, userdata, rc, flags, _ in
             guard let userdata else { return }
-            Unmanaged<MQTTSession>.fromOpaque(userdata).takeUnretainedValue().onConnect(rc: rc, flags: flags)
+            Unmanaged<MosquittoSession>.fromOpaque(userdata).takeUnretainedValue().onConnect(rc: rc, flags: flags)
         }
         mosquitto_disconnect_v5_callback_set(handle) { _, userdata, rc, _ in
             guard let userdata else { return }
-            Unmanaged<MQTTSession>.fromOpaque(userdata).takeUnretainedValue().onDisconnect(rc: rc)
+            Unmanaged<MosquittoSession>.fromOpaque(userdata).takeUnretainedValue().onDisconnect(rc: rc)
         }
         mosquitto_subscribe_v5_callback_set(handle) { _, userdata, mid, count, granted, _ in
             guard let userdata else { return }
             let grantedQoS = (granted != nil && count > 0) ? Array(UnsafeBufferPointer(start: granted, count: Int(count))) : []
-            Unmanaged<MQTTSession>.fromOpaque(userdata).takeUnretainedValue().onSubscribe(mid: mid, granted: grantedQoS)
+            Unmanaged<MosquittoSession>.fromOpaque(userdata).takeUnretainedValue().onSubscribe(mid: mid, granted: grantedQoS)
         }
         mosquitto_log_callback_set(handle) { _, userdata, level, text in
             // MOSQ_LOG_ERR is (1<<3); the macro is not imported.
             guard let userdata, let text, level == 8 else { return }
-            Unmanaged<MQTTSession>.fromOpaque(userdata).takeUnretainedValue().loopLibraryError = String(cString: text)
+            Unmanaged<MosquittoSession>.fromOpaque(userdata).takeUnretainedValue().loopLibraryError = String(cString: text)
         }
         mosquitto_message_callback_set(handle) { _, userdata, message in
             guard let userdata, let message else { return }
-            Unmanaged<MQTTSession>.fromOpaque(userdata).takeUnretainedValue().onMessage(message.pointee)
+            Unmanaged<MosquittoSession>.fromOpaque(userdata).takeUnretainedValue().onMessage(message.pointee)
         }
     }
 
@@ -448,24 +449,4 @@ final class MQTTSession: @unchecked Sendable {
             throw MQTTSourceError.setupFailed("\(what): \(MosquittoLibrary.describe(rc, errno: Glibc.errno))")
         }
     }
-}
-
-/// The monotonic clock at the kernel tick's resolution (a few ms), for the heartbeat's activity
-/// stamps: read once per message and per loop turn, it must be cheap, and on VMs whose TSC the vDSO
-/// cannot use, `CLOCK_MONOTONIC` is a system call while the coarse clock never is.
-private func coarseMonotonicNanos() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-}
-
-func wallClockNanos() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_REALTIME, &ts)
-    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-}
-
-private func formatSeconds(_ d: Duration) -> String {
-    let s = d.seconds
-    return String(Double(Int(s * 10)) / 10)
 }
