@@ -8,6 +8,7 @@ have_pkgconfig() { pkg-config --exists "$1" 2>/dev/null; }
 command -v pkg-config >/dev/null || need+=(pkg-config)
 have_pkgconfig libmosquitto || need+=(libmosquitto-dev)
 have_pkgconfig libcurl || need+=(libcurl4-openssl-dev)
+have_pkgconfig openssl || need+=(libssl-dev)   # TLS of the native MQTT client
 command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 command -v mosquitto_pub >/dev/null || need+=(mosquitto-clients)
 command -v influxd >/dev/null || need+=(influxdb)

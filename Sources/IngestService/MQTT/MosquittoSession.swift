@@ -111,10 +111,14 @@ final class MosquittoSession: MQTTClientLoop, @unchecked Sendable {
             let grantedQoS = (granted != nil && count > 0) ? Array(UnsafeBufferPointer(start: granted, count: Int(count))) : []
             Unmanaged<MosquittoSession>.fromOpaque(userdata).takeUnretainedValue().onSubscribe(mid: mid, granted: grantedQoS)
         }
-        mosquitto_log_callback_set(handle) { _, userdata, level, text in
-            // MOSQ_LOG_ERR is (1<<3); the macro is not imported.
-            guard let userdata, let text, level == 8 else { return }
-            Unmanaged<MosquittoSession>.fromOpaque(userdata).takeUnretainedValue().loopLibraryError = String(cString: text)
+        // Only with TLS: with a log callback set, libmosquitto formats (vsnprintf, malloc, a mutex)
+        // every debug line, two per message, and only its TLS errors say more than the return codes.
+        if configuration.tls != nil {
+            mosquitto_log_callback_set(handle) { _, userdata, level, text in
+                // MOSQ_LOG_ERR is (1<<3); the macro is not imported.
+                guard let userdata, let text, level == 8 else { return }
+                Unmanaged<MosquittoSession>.fromOpaque(userdata).takeUnretainedValue().loopLibraryError = String(cString: text)
+            }
         }
         mosquitto_message_callback_set(handle) { _, userdata, message in
             guard let userdata, let message else { return }
