@@ -26,6 +26,8 @@ BATCH_SIZE = int(os.environ.get("INFLUX_BATCH_SIZE", "500"))
 TENANT = "acme"
 FILTER = "tenant/+/device/+/+"
 TIMEOUT = float(os.environ.get("PHASE_TIMEOUT", "120"))
+# Also drain with MQTT_CLIENT=libmosquitto, to compare the two MQTT clients in the same run.
+COMPARE_LIBMOSQUITTO = os.environ.get("COMPARE_LIBMOSQUITTO", "1") != "0"
 
 
 def device_id(i):
@@ -171,10 +173,12 @@ def final_stats(log_path):
     return stats
 
 
-def drain_ingestd(name, client_id, sink, sink_port):
+def drain_ingestd(name, client_id, sink, sink_port, extra_env=None):
     log = os.path.join(WORK, f"ingestd-{name}.log")
+    env = ingestd_env(client_id, sink_port)
+    env.update(extra_env or {})
     start = time.monotonic_ns()
-    ingestd = Proc([os.path.join(BIN, "ingestd")], env=ingestd_env(client_id, sink_port), log=log)
+    ingestd = Proc([os.path.join(BIN, "ingestd")], env=env, log=log)
     done = sink.json_line("done_ns", timeout=TIMEOUT)
     cpu = proc_cpu_seconds(ingestd.p.pid)
     rss = proc_peak_rss_mb(ingestd.p.pid)
@@ -196,7 +200,8 @@ def main():
     facts = machine()
     print(f"machine: {facts['cores']} cores, {facts['cpu_model']}, load {facts['loadavg_start']}", flush=True)
     write_registry(os.path.join(WORK, "devices.json"))
-    sessions = ["bench-limit", "bench-ingestd"] + (["bench-ingestd-influx"] if INFLUX_PORT else [])
+    sessions = (["bench-limit", "bench-ingestd"] + (["bench-ingestd-mosquitto"] if COMPARE_LIBMOSQUITTO else [])
+                + (["bench-ingestd-influx"] if INFLUX_PORT else []))
     for s in sessions:
         make_session(s)
 
@@ -220,6 +225,14 @@ def main():
     sink, sink_port = start_sink("drain", N)
     drain = drain_ingestd("drain", "bench-ingestd", sink, sink_port)
     print(f"  {drain['rate']} msg/s, {drain['cpu_us_per_message']} µs CPU/msg, peak RSS {drain['peak_rss_mb']} MB, {drain['batches']} batches", flush=True)
+
+    mosquitto = None
+    if COMPARE_LIBMOSQUITTO:
+        print("drain again with MQTT_CLIENT=libmosquitto …", flush=True)
+        sink, sink_port = start_sink("drain-mosquitto", N)
+        mosquitto = drain_ingestd("drain-mosquitto", "bench-ingestd-mosquitto", sink, sink_port,
+                                  {"MQTT_CLIENT": "libmosquitto"})
+        print(f"  {mosquitto['rate']} msg/s, {mosquitto['cpu_us_per_message']} µs CPU/msg", flush=True)
 
     live_count = int(LIVE_RATE * LIVE_SECONDS)
     print(f"live: {LIVE_RATE} msg/s for {LIVE_SECONDS:g} s, publish -> sink acknowledgement …", flush=True)
@@ -259,6 +272,7 @@ def main():
                      "batch_size": BATCH_SIZE, "flush_interval_ms": FLUSH_MS,
                      "payload_example": "see Sources/ingestd-bench/Publisher.swift"},
         "publish": backlog, "limit_mosquitto_sub": limit, "drain_ingestd": drain, "ratio": round(ratio, 3),
+        "drain_ingestd_libmosquitto": mosquitto,
         "live": live, "influx_real": influx,
     }
     rows = [
@@ -268,6 +282,11 @@ def main():
         ("ingestd CPU per message", f"{drain['cpu_us_per_message']} µs", f"{drain['cpu_seconds_per_million']} s per million"),
         ("ingestd peak RSS", f"{drain['peak_rss_mb']} MB", "goal <= 64 MB"),
         ("batches (drain)", f"{drain['batches']}", f"batch size {BATCH_SIZE}"),
+    ]
+    if mosquitto:
+        rows.append(("same drain, MQTT_CLIENT=libmosquitto", f"{mosquitto['rate']:,} msg/s",
+                     f"{mosquitto['cpu_us_per_message']} µs CPU/msg, ratio {mosquitto['rate'] / limit['rate']:.2f}"))
+    rows += [
         (f"live {LIVE_RATE}/s p50 / p99 / max", f"{live['p50']:.1f} / {live['p99']:.1f} / {live['max']:.1f} ms",
          f"goal p99 <= {FLUSH_MS + 100} ms"),
     ]
@@ -284,7 +303,7 @@ def main():
     with open(out, "w") as f:
         json.dump(result, f, indent=2)
     print(f"\nwritten: {os.path.relpath(out, ROOT)}")
-    for name, part in (("drain", drain), ("influx", influx)):
+    for name, part in (("drain", drain), ("drain-mosquitto", mosquitto), ("influx", influx)):
         if part and (part["lines_acked"] < N or part["ingestd_rejected"] != 0):
             raise SystemExit(f"{name}: not every message arrived ({part})")
 
