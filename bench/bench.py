@@ -156,6 +156,8 @@ def ingestd_env(client_id, sink_port, clean=False):
         "RATE_LIMIT_RPS": "0", "REGISTRY": "file", "REGISTRY_FILE": os.path.join(WORK, "devices.json"),
         "REQUIRE_TOKEN": "1", "LOG_STATS_EVERY_SECONDS": "0",
         "INFLUX_BATCH_SIZE": str(BATCH_SIZE), "INFLUX_FLUSH_INTERVAL_MS": str(FLUSH_MS),
+        # A spool of its own: never the system's /var/lib/ingestd, and two bench runs never share one.
+        "SPOOL_DIR": os.path.join(WORK, "spool-" + client_id),
     })
     return env
 
