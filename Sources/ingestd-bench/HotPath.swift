@@ -20,10 +20,15 @@ struct HotPath {
     }
 
     /// Mirrors the auth service's cache entry (internal to IngestService).
-    private struct CachedAuth {
-        var record: DeviceRecord?
-        var verifiedToken: String?
-        var staleUntil: UInt64 = 0
+    private final class CachedAuth {
+        let record: DeviceRecord?
+        let verifiedToken: String?
+        let staleUntil: UInt64 = 0
+
+        init(record: DeviceRecord?, verifiedToken: String?) {
+            self.record = record
+            self.verifiedToken = verifiedToken
+        }
     }
 
     func run() {
