@@ -74,7 +74,7 @@ public struct LineProtocolEncoder: Sendable {
             buffer.append(UInt8(ascii: "="))
             switch metric.value {
             case .float(let value):
-                buffer.append(contentsOf: value.description.utf8)
+                FloatText.append(value, to: &buffer)
             case .integer(let value):
                 LineProtocolText.appendDecimal(value, to: &buffer)
                 buffer.append(UInt8(ascii: "i"))
