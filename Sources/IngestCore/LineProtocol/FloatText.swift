@@ -32,9 +32,11 @@ enum FloatText {
         while true {
             let scaled = magnitude * scale
             guard scaled < 1e15 else { return false }
-            let digits = scaled.rounded()
-            if digits / scale == magnitude {
-                appendDigits(UInt64(digits), decimals: decimals, negative: value < 0, to: &buffer)
+            // Nearest integer without `rounded()`, a libm call on baseline x86-64: `scaled + 0.5` is
+            // exact below 2^52, and ties cannot matter (a candidate is within 0.25 of `scaled`).
+            let digits = UInt64(scaled + 0.5)
+            if Double(digits) / scale == magnitude {
+                appendDigits(digits, decimals: decimals, negative: value < 0, to: &buffer)
                 return true
             }
             scale *= 10
