@@ -133,7 +133,7 @@ struct JSONReader {
                     // First escape: from here on the decoded text differs from the payload.
                     stringInScratch = true
                     scratch.removeAll(keepingCapacity: true)
-                    scratch.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[stringStart..<index]))
+                    scratch.append(bytes: UnsafeRawBufferPointer(rebasing: bytes[stringStart..<index]))
                 }
                 try readEscape()
             } else if byte < 0x20 {
@@ -144,7 +144,7 @@ struct JSONReader {
             } else {
                 let start = index
                 try skipMultiByteScalar()
-                if stringInScratch { scratch.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[start..<index])) }
+                if stringInScratch { scratch.append(bytes: UnsafeRawBufferPointer(rebasing: bytes[start..<index])) }
             }
         }
     }
