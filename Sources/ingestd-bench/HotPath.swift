@@ -3,13 +3,32 @@ import IngestCore
 /// `ingestd-bench hotpath --count N`: decode → validate → line protocol of the bench's payloads in
 /// one thread, no I/O — the part of ingestd's per-message cost that lives in IngestCore. Meant for
 /// `valgrind --tool=callgrind` (repeatable instruction counts on a noisy machine); prints ns/message.
+///
+/// `--auth` adds what a hit of ingestd's auth cache costs, minus its lock: an `LRUCache` lookup from
+/// outside IngestCore (as `AuthService` does it, so specialization across modules counts) and
+/// `DeviceAuthorizer` with the cached verified token. Not `AuthService` itself: that is async, and
+/// valgrind 3.19 crashes on the threads of the concurrency runtime.
 struct HotPath {
     let count: Int
     let devices: Int
+    let auth: Bool
 
     init(options: Options) {
         count = options.int("count", 200_000)
         devices = max(1, options.int("devices", 1000))
+        auth = options.flag("auth")
+    }
+
+    /// Mirrors the auth service's cache entry (internal to IngestService).
+    private final class CachedAuth {
+        let record: DeviceRecord?
+        let verifiedToken: String?
+        let staleUntil: UInt64 = 0
+
+        init(record: DeviceRecord?, verifiedToken: String?) {
+            self.record = record
+            self.verifiedToken = verifiedToken
+        }
     }
 
     func run() {
@@ -29,6 +48,17 @@ struct HotPath {
                                     token: Array(Publisher.token(deviceIndex: device).utf8))
             return ("tenant/acme/device/\(Publisher.deviceID(device))/telemetry", payload)
         }
+        let authorizer = DeviceAuthorizer(requireToken: true)
+        var authCache = LRUCache<DeviceKey, CachedAuth>(capacity: 10_000)
+        if auth {
+            for device in 0..<devices {
+                let token = Publisher.token(deviceIndex: device)
+                let record = DeviceRecord(
+                    tenantID: "acme", deviceID: Publisher.deviceID(device), siteID: Publisher.site(deviceIndex: device),
+                    status: "ACTIVE", provisionTokenHash: TokenHasher.sha256Hex(token))
+                authCache.put(record.deviceKey, CachedAuth(record: record, verifiedToken: token), expiresAt: .max)
+            }
+        }
         var buffer: [UInt8] = []
         buffer.reserveCapacity(1 << 20)
         var lines = 0
@@ -37,6 +67,10 @@ struct HotPath {
             let (topic, payload) = samples[index % samples.count]
             do throws(RejectReason) {
                 let message = try validator.validate(topic: topic, payload: payload, rateLimiter: &limiter, now: 0)
+                if auth {
+                    guard let (entry, _) = authCache.lookup(message.address.deviceKey, now: 0) else { fail("auth cache miss") }
+                    _ = try authorizer.authorize(message, record: entry.record, verifiedToken: entry.verifiedToken)
+                }
                 _ = try encoder.append(message, receivedAtNanos: 0, to: &buffer)
                 lines += 1
             } catch {

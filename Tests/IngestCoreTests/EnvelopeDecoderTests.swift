@@ -21,6 +21,20 @@ final class EnvelopeDecoderTests: XCTestCase {
         XCTAssertEqual(envelope.seq, 3)
     }
 
+    /// Keys are matched on their decoded bytes (first byte and length pick the candidate), so an
+    /// escaped spelling is the same key, and a near miss (same length and first byte) is not.
+    func testKeysMatchedOnDecodedBytes() throws {
+        let json = #"{"\u0073eq":7,"s\u0069te_id":"s1","\u0074s":"2026-02-09T09:15:23Z","metrics":{"\u0074ime":1,"\u0064evice_id":2,"tenant_ix":3,"sex":4,"temp":5}}"#
+        let envelope = try Fixtures.decode(json)
+        XCTAssertEqual(envelope.seq, 7)
+        XCTAssertEqual(envelope.siteID, "s1")
+        XCTAssertEqual(envelope.timestampNanos, 1_770_628_523_000_000_000)
+        XCTAssertEqual(envelope.metrics.map(\.key), ["tenant_ix", "sex", "temp"])
+        XCTAssertEqual(envelope.skippedFields, 2, "time and device_id are reserved")
+        XCTAssertEqual(try Fixtures.decode(#"{"seq":1,"sites_id":"x","site_ix":"y"}"#).siteID, nil)
+        XCTAssertThrowsError(try Fixtures.decode(#"{"seq":1,"s\u0065q":2}"#), "a repeated key, escaped or not")
+    }
+
     // MARK: version
 
     func testAcceptedVersions() throws {

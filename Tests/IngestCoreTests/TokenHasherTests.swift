@@ -17,4 +17,22 @@ final class TokenHasherTests: XCTestCase {
         XCTAssertTrue(TokenHasher.constantTimeEquals([UInt8](), [UInt8]()))
         XCTAssertFalse(TokenHasher.constantTimeEquals([0x00, 0x01], [0x01, 0x00]))
     }
+
+    /// Contiguous operands (arrays, small and long native strings) take the byte loop, others the
+    /// zip; both must give the same answer for every pair, including a difference in the last byte.
+    func testConstantTimeEqualsContiguousAndNot() {
+        let long = "token-" + String(repeating: "x", count: 40)
+        let pairs: [(String, String)] = [
+            ("token-d001", "token-d001"), ("token-d001", "token-d002"), ("token-d001", "Token-d001"),
+            (long, long), (long, String(long.dropLast()) + "y"), (long, "token"), ("", ""), ("é", "é"), ("é", "e"),
+        ]
+        for (a, b) in pairs {
+            let expected = Array(a.utf8) == Array(b.utf8)
+            XCTAssertEqual(TokenHasher.constantTimeEquals(a.utf8, b.utf8), expected, "\(a) vs \(b)")
+            XCTAssertEqual(TokenHasher.constantTimeEquals(Array(a.utf8), b.utf8), expected, "\(a) vs \(b)")
+            // Not contiguous: the zip fallback.
+            XCTAssertEqual(TokenHasher.constantTimeEquals(a.utf8.lazy.map { $0 }, b.utf8), expected, "\(a) vs \(b)")
+            XCTAssertEqual(TokenHasher.constantTimeEquals(a.utf8, b.utf8.lazy.map { $0 }), expected, "\(a) vs \(b)")
+        }
+    }
 }

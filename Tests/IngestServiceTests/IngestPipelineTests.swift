@@ -102,6 +102,19 @@ final class IngestPipelineTests: XCTestCase {
         XCTAssertEqual(sink.lines, ["telemetry,device_id=d1,site_id=s1,tenant_id=a seq=1i,t=1.5 1770628523045000000"])
     }
 
+    /// Tenants alternating over one shared database keep one buffer, in message order.
+    func testAlternatingTenantsOfASharedDatabaseStayInOrder() async throws {
+        let messages = [message("a", "d1", seq: 1), message("b", "d1", seq: 2), message("a", "d2", seq: 3)]
+        let (sink, counters) = try await run(messages, auth: nil, template: "fleet")
+        XCTAssertEqual(counters.enqueued, 3)
+        XCTAssertEqual(sink.appends.map(\.database), ["fleet"])
+        XCTAssertEqual(sink.lines, [
+            "telemetry,device_id=d1,site_id=s1,tenant_id=a seq=1i,t=1.5 1770628523045000000",
+            "telemetry,device_id=d1,site_id=s1,tenant_id=b seq=2i,t=1.5 1770628523045000000",
+            "telemetry,device_id=d2,site_id=s1,tenant_id=a seq=3i,t=1.5 1770628523045000000",
+        ])
+    }
+
     func testRejectsAreCountedAndNothingOfThemIsWritten() async throws {
         let bad = InboundMessage(topic: "tenant/a/device/d1/telemetry", payload: Array("{oops".utf8), receivedAtNanos: 0)
         let (sink, counters) = try await run([bad, message("a", "d1", seq: 1)], auth: nil)

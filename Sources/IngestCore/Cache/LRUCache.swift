@@ -4,51 +4,70 @@
 /// dictionary maps keys to slots. Every operation is O(1); once the cache has been full, slots are
 /// reused and nothing is allocated per operation. Times are monotonic nanoseconds supplied by the
 /// caller (`now`), so the cache never reads a clock itself. An entry is expired when `now >= expiresAt`.
+///
+/// Everything is `@inlinable`/`@usableFromInline`: the cache is generic and its users live in other
+/// modules (the auth cache in IngestService). Without that, a hit there runs unspecialized code that
+/// copies slots through value witnesses and looks up generic metadata, several times slower.
 public struct LRUCache<Key: Hashable, Value> {
-    fileprivate struct Slot {
-        var key: Key?
-        var value: Value?
-        var expiresAt: UInt64
-        var previous: Int
-        var next: Int
+    @usableFromInline
+    struct Slot {
+        @usableFromInline var key: Key?
+        @usableFromInline var value: Value?
+        @usableFromInline var expiresAt: UInt64
+        @usableFromInline var previous: Int
+        @usableFromInline var next: Int
+
+        @usableFromInline
+        init(key: Key?, value: Value?, expiresAt: UInt64, previous: Int, next: Int) {
+            self.key = key
+            self.value = value
+            self.expiresAt = expiresAt
+            self.previous = previous
+            self.next = next
+        }
     }
 
     public let capacity: Int
-    private var slots: [Slot] = []
-    private var slotOfKey: [Key: Int]
-    private var freeSlots: [Int] = []
+    @usableFromInline var slots: [Slot] = []
+    @usableFromInline var slotOfKey: [Key: Int]
+    @usableFromInline var freeSlots: [Int] = []
     /// Most recently used.
-    private var head = -1
+    @usableFromInline var head = -1
     /// Least recently used: the next to go.
-    private var tail = -1
+    @usableFromInline var tail = -1
 
     /// Cumulative, not reset by `removeAll()`.
-    public private(set) var hits: UInt64 = 0
-    public private(set) var misses: UInt64 = 0
+    @inlinable public var hits: UInt64 { hitCount }
+    @inlinable public var misses: UInt64 { missCount }
     /// Entries pushed out because the cache was full (not expiries, not removals).
-    public private(set) var evictions: UInt64 = 0
+    @inlinable public var evictions: UInt64 { evictionCount }
+    @usableFromInline var hitCount: UInt64 = 0
+    @usableFromInline var missCount: UInt64 = 0
+    @usableFromInline var evictionCount: UInt64 = 0
 
+    @inlinable
     public init(capacity: Int) {
         precondition(capacity >= 1, "LRUCache capacity must be at least 1")
         self.capacity = capacity
         slotOfKey = Dictionary(minimumCapacity: capacity)
     }
 
-    public var count: Int { slotOfKey.count }
-    public var isEmpty: Bool { slotOfKey.isEmpty }
+    @inlinable public var count: Int { slotOfKey.count }
+    @inlinable public var isEmpty: Bool { slotOfKey.isEmpty }
 
     /// The value if present and not expired; counts a hit or a miss. An expired entry is removed.
+    @inlinable
     public mutating func get(_ key: Key, now: UInt64) -> Value? {
         guard let slot = slotOfKey[key] else {
-            misses += 1
+            missCount += 1
             return nil
         }
         if now >= slots[slot].expiresAt {
-            misses += 1
+            missCount += 1
             removeSlot(slot)
             return nil
         }
-        hits += 1
+        hitCount += 1
         moveToFront(slot)
         return slots[slot].value
     }
@@ -56,30 +75,34 @@ public struct LRUCache<Key: Hashable, Value> {
     /// One lookup for callers that can use an expired value (stale serving): a fresh entry counts a
     /// hit and becomes the most recent; an expired one counts a miss and stays, for the caller to
     /// refresh or serve stale. Nil (a miss) when absent.
+    @inlinable
     public mutating func lookup(_ key: Key, now: UInt64) -> (value: Value, isExpired: Bool)? {
         guard let slot = slotOfKey[key], let value = slots[slot].value else {
-            misses += 1
+            missCount += 1
             return nil
         }
         if now >= slots[slot].expiresAt {
-            misses += 1
+            missCount += 1
             return (value, true)
         }
-        hits += 1
+        hitCount += 1
         moveToFront(slot)
         return (value, false)
     }
 
     /// The value even if expired, with its expiry, without touching recency or counters:
     /// during a registry outage a stale record is better than none.
+    @inlinable
     public func peek(_ key: Key) -> (value: Value, expiresAt: UInt64)? {
         guard let slot = slotOfKey[key], let value = slots[slot].value else { return nil }
         return (value, slots[slot].expiresAt)
     }
 
+    @inlinable
     public func contains(_ key: Key) -> Bool { slotOfKey[key] != nil }
 
     /// Inserts or replaces, making the entry the most recent; evicts the least recent when full.
+    @inlinable
     public mutating func put(_ key: Key, _ value: Value, expiresAt: UInt64) {
         if let slot = slotOfKey[key] {
             slots[slot].value = value
@@ -97,6 +120,7 @@ public struct LRUCache<Key: Hashable, Value> {
 
     /// Runs `body` on the entry for `key` in place, inserting `makeValue()` first when there is
     /// none (or it has expired). The entry becomes the most recent; counts a hit or a miss.
+    @inlinable
     public mutating func withValue<Result>(
         forKey key: Key,
         now: UInt64,
@@ -105,16 +129,17 @@ public struct LRUCache<Key: Hashable, Value> {
         _ body: (inout Value) -> Result
     ) -> Result {
         if let slot = slotOfKey[key], now < slots[slot].expiresAt {
-            hits += 1
+            hitCount += 1
             moveToFront(slot)
             slots[slot].expiresAt = expiresAt
             return body(&slots[slot].value!)
         }
-        misses += 1
+        missCount += 1
         put(key, makeValue(), expiresAt: expiresAt)
         return body(&slots[head].value!)
     }
 
+    @inlinable
     @discardableResult
     public mutating func remove(_ key: Key) -> Value? {
         guard let slot = slotOfKey[key] else { return nil }
@@ -124,6 +149,7 @@ public struct LRUCache<Key: Hashable, Value> {
     }
 
     /// Drops every entry (keeping the storage); the counters stay, they are cumulative.
+    @inlinable
     public mutating func removeAll() {
         slotOfKey.removeAll(keepingCapacity: true)
         slots.removeAll(keepingCapacity: true)
@@ -133,6 +159,7 @@ public struct LRUCache<Key: Hashable, Value> {
     }
 
     /// Keys from most to least recently used (for diagnostics and tests; O(n)).
+    @inlinable
     public var keysByRecency: [Key] {
         var keys: [Key] = []
         keys.reserveCapacity(count)
@@ -146,9 +173,10 @@ public struct LRUCache<Key: Hashable, Value> {
 
     // MARK: list plumbing
 
-    private mutating func allocateSlot() -> Int {
+    @inlinable
+    mutating func allocateSlot() -> Int {
         if slotOfKey.count >= capacity {
-            evictions += 1
+            evictionCount += 1
             let victim = tail
             removeSlot(victim)
         }
@@ -157,7 +185,8 @@ public struct LRUCache<Key: Hashable, Value> {
         return slots.count - 1
     }
 
-    private mutating func removeSlot(_ slot: Int) {
+    @inlinable
+    mutating func removeSlot(_ slot: Int) {
         unlink(slot)
         if let key = slots[slot].key { slotOfKey[key] = nil }
         // Release key and value now rather than when the slot is reused.
@@ -166,7 +195,8 @@ public struct LRUCache<Key: Hashable, Value> {
         freeSlots.append(slot)
     }
 
-    private mutating func unlink(_ slot: Int) {
+    @inlinable
+    mutating func unlink(_ slot: Int) {
         let previous = slots[slot].previous
         let next = slots[slot].next
         if previous >= 0 { slots[previous].next = next } else { head = next }
@@ -175,7 +205,8 @@ public struct LRUCache<Key: Hashable, Value> {
         slots[slot].next = -1
     }
 
-    private mutating func linkAtFront(_ slot: Int) {
+    @inlinable
+    mutating func linkAtFront(_ slot: Int) {
         slots[slot].previous = -1
         slots[slot].next = head
         if head >= 0 { slots[head].previous = slot }
@@ -183,7 +214,8 @@ public struct LRUCache<Key: Hashable, Value> {
         if tail < 0 { tail = slot }
     }
 
-    private mutating func moveToFront(_ slot: Int) {
+    @inlinable
+    mutating func moveToFront(_ slot: Int) {
         guard slot != head else { return }
         unlink(slot)
         linkAtFront(slot)

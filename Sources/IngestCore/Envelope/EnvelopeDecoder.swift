@@ -151,14 +151,15 @@ public struct EnvelopeDecoder: Sendable {
     }
 
     private static func field(of reader: JSONReader) -> Field {
-        switch reader.lastStringCount {
-        case 2 where reader.lastStringEquals("ts"): .ts
-        case 3 where reader.lastStringEquals("seq"): .seq
-        case 7 where reader.lastStringEquals("version"): .version
-        case 7 where reader.lastStringEquals("site_id"): .siteID
-        case 7 where reader.lastStringEquals("metrics"): .metrics
-        case 9 where reader.lastStringEquals("tenant_id"): .tenantID
-        case 15 where reader.lastStringEquals("provision_token"): .provisionToken
+        // Length and first byte leave at most one candidate: one comparison per key.
+        switch (reader.lastStringCount, reader.lastStringFirstByte) {
+        case (2, UInt8(ascii: "t")) where reader.lastStringEquals("ts"): .ts
+        case (3, UInt8(ascii: "s")) where reader.lastStringEquals("seq"): .seq
+        case (7, UInt8(ascii: "v")) where reader.lastStringEquals("version"): .version
+        case (7, UInt8(ascii: "s")) where reader.lastStringEquals("site_id"): .siteID
+        case (7, UInt8(ascii: "m")) where reader.lastStringEquals("metrics"): .metrics
+        case (9, UInt8(ascii: "t")) where reader.lastStringEquals("tenant_id"): .tenantID
+        case (15, UInt8(ascii: "p")) where reader.lastStringEquals("provision_token"): .provisionToken
         default: .other
         }
     }

@@ -133,7 +133,7 @@ struct JSONReader {
                     // First escape: from here on the decoded text differs from the payload.
                     stringInScratch = true
                     scratch.removeAll(keepingCapacity: true)
-                    scratch.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[stringStart..<index]))
+                    scratch.append(bytes: UnsafeRawBufferPointer(rebasing: bytes[stringStart..<index]))
                 }
                 try readEscape()
             } else if byte < 0x20 {
@@ -144,7 +144,7 @@ struct JSONReader {
             } else {
                 let start = index
                 try skipMultiByteScalar()
-                if stringInScratch { scratch.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[start..<index])) }
+                if stringInScratch { scratch.append(bytes: UnsafeRawBufferPointer(rebasing: bytes[start..<index])) }
             }
         }
     }
@@ -271,15 +271,17 @@ struct JSONReader {
     }
 
     func lastStringEquals(_ word: StaticString) -> Bool {
-        let count = word.utf8CodeUnitCount
-        guard lastStringCount == count else { return false }
-        let text = word.utf8Start
+        guard lastStringCount == word.utf8CodeUnitCount else { return false }
         if stringInScratch {
-            for offset in 0..<count where scratch[offset] != text[offset] { return false }
-        } else {
-            for offset in 0..<count where bytes[stringStart + offset] != text[offset] { return false }
+            return scratch.withUnsafeBytes { $0.hasSameBytes(as: word) }
         }
-        return true
+        return lastStringSlice.hasSameBytes(as: word)
+    }
+
+    /// The last string's first byte, 0 when it is empty: lets callers pick the one word to compare.
+    var lastStringFirstByte: UInt8 {
+        guard lastStringCount > 0 else { return 0 }
+        return stringInScratch ? scratch[0] : bytes[stringStart]
     }
 
     func lastStringIsRepresentableName() -> Bool {

@@ -22,11 +22,12 @@ struct MetricCollector {
 
     /// Names that would collide with the tags or the `seq` field, or that InfluxDB reserves.
     static func isReserved(_ reader: JSONReader) -> Bool {
-        switch reader.lastStringCount {
-        case 3: return reader.lastStringEquals("seq")
-        case 4: return reader.lastStringEquals("time")
-        case 7: return reader.lastStringEquals("site_id")
-        case 9: return reader.lastStringEquals("device_id") || reader.lastStringEquals("tenant_id")
+        switch (reader.lastStringCount, reader.lastStringFirstByte) {
+        case (3, UInt8(ascii: "s")): return reader.lastStringEquals("seq")
+        case (4, UInt8(ascii: "t")): return reader.lastStringEquals("time")
+        case (7, UInt8(ascii: "s")): return reader.lastStringEquals("site_id")
+        case (9, UInt8(ascii: "d")): return reader.lastStringEquals("device_id")
+        case (9, UInt8(ascii: "t")): return reader.lastStringEquals("tenant_id")
         default: return false
         }
     }
@@ -93,7 +94,9 @@ struct MetricCollector {
                 if counts { skipped += 1 }
                 continue
             }
-            if metrics.contains(where: { $0.key == key }) { throw .badJSON }
+            // Lengths first: different keys mostly differ in length, and String == is not free.
+            let keyLength = key.utf8.count
+            if metrics.contains(where: { $0.key.utf8.count == keyLength && $0.key == key }) { throw .badJSON }
             metrics.append(Metric(key: key, value: value))
         } while reader.consume(UInt8(ascii: ","))
         try reader.expect(UInt8(ascii: "}"))

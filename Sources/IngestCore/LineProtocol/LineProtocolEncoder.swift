@@ -50,7 +50,7 @@ public struct LineProtocolEncoder: Sendable {
             try appendTag("tenant_id", address.tenantID, orThrow: .badTopicFormat, to: &buffer)
         }
         let envelope = message.envelope
-        buffer.append(contentsOf: " seq=".utf8)
+        buffer.append(literal: " seq=")
         LineProtocolText.appendDecimal(envelope.seq, to: &buffer)
         buffer.append(UInt8(ascii: "i"))
         var skipped = envelope.skippedFields
@@ -74,12 +74,12 @@ public struct LineProtocolEncoder: Sendable {
             buffer.append(UInt8(ascii: "="))
             switch metric.value {
             case .float(let value):
-                buffer.append(contentsOf: value.description.utf8)
+                FloatText.append(value, to: &buffer)
             case .integer(let value):
                 LineProtocolText.appendDecimal(value, to: &buffer)
                 buffer.append(UInt8(ascii: "i"))
             case .boolean(let value):
-                buffer.append(contentsOf: (value ? "true" : "false").utf8)
+                buffer.append(literal: value ? "true" : "false")
             case .string(let text):
                 LineProtocolText.appendQuoted(text, to: &buffer)
             }
@@ -99,7 +99,7 @@ public struct LineProtocolEncoder: Sendable {
         // InfluxDB has no empty tag values: an absent tag is the way to say "none".
         guard !value.isEmpty else { return }
         buffer.append(UInt8(ascii: ","))
-        buffer.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
+        buffer.append(literal: key)
         buffer.append(UInt8(ascii: "="))
         guard LineProtocolText.appendName(value, to: &buffer) else { throw reason }
     }

@@ -70,7 +70,7 @@ enum LineProtocolText {
             break
         }
         if plain {
-            buffer.append(contentsOf: bytes)
+            buffer.append(bytes: bytes)
             return true
         }
         var representable = !bytes.isEmpty

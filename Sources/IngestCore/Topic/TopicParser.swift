@@ -6,9 +6,14 @@
 /// mangled later. The message type must be one of `allowedMessageTypes` (an empty set allows none).
 public struct TopicParser: Sendable {
     public let allowedMessageTypes: Set<String>
+    /// The same names with their UTF-8, searched by bytes: a topic's type is then matched without
+    /// building and hashing a String, and the address shares the configured one. A handful of
+    /// names (MESSAGE_TYPES), so a linear search.
+    private let allowedTypeBytes: [(name: String, utf8: [UInt8])]
 
     public init(allowedMessageTypes: Set<String>) {
         self.allowedMessageTypes = allowedMessageTypes
+        allowedTypeBytes = allowedMessageTypes.sorted().map { ($0, Array($0.utf8)) }
     }
 
     public func parse(_ topic: String) throws(RejectReason) -> TopicAddress {
@@ -42,19 +47,25 @@ public struct TopicParser: Sendable {
         let deviceWord = UnsafeBufferPointer(rebasing: bytes[(cuts.1 + 1)..<cuts.2])
         let device = UnsafeBufferPointer(rebasing: bytes[(cuts.2 + 1)..<cuts.3])
         let type = UnsafeBufferPointer(rebasing: bytes[(cuts.3 + 1)..<bytes.count])
-        guard tenantWord.elementsEqual("tenant".utf8), deviceWord.elementsEqual("device".utf8) else {
-            throw .badTopicFormat
-        }
+        guard UnsafeRawBufferPointer(tenantWord).hasSameBytes(as: "tenant"),
+              UnsafeRawBufferPointer(deviceWord).hasSameBytes(as: "device")
+        else { throw .badTopicFormat }
         guard LineProtocolText.isRepresentableName(tenant),
               LineProtocolText.isRepresentableName(device),
               LineProtocolText.isRepresentableName(type)
         else { throw .badTopicFormat }
-        let messageType = String(decoding: type, as: UTF8.self)
-        guard allowedMessageTypes.contains(messageType) else { throw .unsupportedMsgType }
+        guard let messageType = allowedType(UnsafeRawBufferPointer(type)) else { throw .unsupportedMsgType }
         return TopicAddress(
             tenantID: String(decoding: tenant, as: UTF8.self),
             deviceID: String(decoding: device, as: UTF8.self),
             messageType: messageType
         )
+    }
+
+    private func allowedType(_ bytes: UnsafeRawBufferPointer) -> String? {
+        for (name, utf8) in allowedTypeBytes where utf8.withUnsafeBytes({ bytes.hasSameBytes(as: $0) }) {
+            return name
+        }
+        return nil
     }
 }

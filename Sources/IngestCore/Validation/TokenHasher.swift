@@ -20,11 +20,27 @@ public enum TokenHasher {
     /// attacker how many leading bytes were right. Lengths are not secret (hashes have a fixed one).
     public static func constantTimeEquals<A: Collection<UInt8>, B: Collection<UInt8>>(_ a: A, _ b: B) -> Bool {
         guard a.count == b.count else { return false }
+        // Arrays and native strings' UTF-8 are contiguous: compare the bytes directly. Zipping two
+        // `String.UTF8View`s costs over a hundred instructions per byte, on every message's token.
+        if let equal = a.withContiguousStorageIfAvailable({ left in
+            b.withContiguousStorageIfAvailable { right in accumulatedDifference(left, right) == 0 }
+        }), let equal {
+            return equal
+        }
         var difference: UInt8 = 0
         for (left, right) in zip(a, b) {
             difference |= left ^ right
         }
         return difference == 0
+    }
+
+    /// OR of the XORs of two buffers of the same length: zero exactly when they are equal.
+    private static func accumulatedDifference(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> UInt8 {
+        var difference: UInt8 = 0
+        for index in 0..<a.count {
+            difference |= a[index] ^ b[index]
+        }
+        return difference
     }
 
     /// ASCII lower-casing for hex digests stored in upper case.

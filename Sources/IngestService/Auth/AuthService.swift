@@ -77,9 +77,7 @@ public final class AuthService: Sendable {
             // Keep the entry's expiry: a verified token must not extend how long a record is trusted.
             cache.withLock { cache in
                 guard let (current, expiresAt) = cache.peek(key), current.record == entry.record else { return }
-                var updated = current
-                updated.verifiedToken = verified
-                cache.put(key, updated, expiresAt: expiresAt)
+                cache.put(key, current.verifying(verified), expiresAt: expiresAt)
             }
         }
     }

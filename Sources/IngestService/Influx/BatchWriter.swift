@@ -222,15 +222,8 @@ public actor BatchWriter: Service {
     private func cutBatch(from buffer: inout Buffer, database: String) {
         let maxLines = max(1, configuration.batchSize)
         let maxBytes = configuration.maxBatchBytes
-        var lines = 0
-        var end = 0
-        buffer.bytes.withUnsafeBufferPointer { bytes in
-            for index in bytes.indices where bytes[index] == UInt8(ascii: "\n") {
-                if index + 1 > maxBytes && lines > 0 { break }
-                lines += 1
-                end = index + 1
-                if lines == maxLines { break }
-            }
+        let (lines, end) = buffer.bytes.withUnsafeBytes {
+            NewlineScan.leadingLines(in: $0, maxLines: maxLines, maxBytes: maxBytes)
         }
         let body: [UInt8]
         if end == buffer.bytes.count {
@@ -260,11 +253,7 @@ public actor BatchWriter: Service {
     }
 
     private static func countLines(_ bytes: [UInt8]) -> Int {
-        bytes.withUnsafeBufferPointer { buffer in
-            var count = 0
-            for byte in buffer where byte == UInt8(ascii: "\n") { count += 1 }
-            return count
-        }
+        bytes.withUnsafeBytes { NewlineScan.count(in: $0) }
     }
 
     // MARK: - Flush timer

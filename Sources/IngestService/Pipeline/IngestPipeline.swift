@@ -57,9 +57,10 @@ public final class IngestPipeline: Service {
         var rateLimiter = configuration.rateLimiter
         var counters = PipelineCounters()
         var buffers: [String: DatabaseBuffer] = [:]
-        // Tenants repeat from message to message: name each one's database once per run of it.
+        // Tenants repeat from message to message: name each one's database once per run of it, and
+        // hold its buffer out of `buffers` meanwhile, so a message appends without a dictionary lookup.
         var lastTenant: String?
-        var lastDatabase = ""
+        var current: (database: String, buffer: DatabaseBuffer)?
 
         while let chunk = await intake.next(maxCount: configuration.chunkSize) {
             for message in chunk {
@@ -71,12 +72,15 @@ public final class IngestPipeline: Service {
                         topic: message.topic, payload: message.payload, rateLimiter: &rateLimiter, now: now)
                     if let auth { try await auth.authorize(validated) }
                     let tenant = validated.address.tenantID
-                    if tenant != lastTenant {
+                    if tenant != lastTenant || current == nil {
                         lastTenant = tenant
-                        lastDatabase = configuration.databaseNamer.database(forTenant: tenant)
+                        let database = configuration.databaseNamer.database(forTenant: tenant)
+                        if database != current?.database {
+                            if let current { buffers[current.database] = current.buffer }
+                            current = (database, buffers.removeValue(forKey: database) ?? DatabaseBuffer())
+                        }
                     }
-                    let database = lastDatabase
-                    let skipped = try buffers[database, default: DatabaseBuffer()].append(
+                    let skipped = try current!.buffer.append(
                         validated, receivedAtNanos: message.receivedAtNanos, encoder: configuration.encoder)
                     counters.skippedFields += skipped
                     counters.enqueued += 1
@@ -89,6 +93,10 @@ public final class IngestPipeline: Service {
                         "reason": "\(error.rawValue)", "topic": "\(message.topic)", "bytes": "\(message.payload.count)",
                     ])
                 }
+            }
+            if let held = current {
+                buffers[held.database] = held.buffer
+                current = nil
             }
             for (database, buffer) in buffers where buffer.lineCount > 0 {
                 await sink.append(database: database, lines: buffer.bytes, lineCount: buffer.lineCount,
