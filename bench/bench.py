@@ -28,6 +28,8 @@ FILTER = "tenant/+/device/+/+"
 TIMEOUT = float(os.environ.get("PHASE_TIMEOUT", "120"))
 # Also drain with MQTT_CLIENT=libmosquitto, to compare the two MQTT clients in the same run.
 COMPARE_LIBMOSQUITTO = os.environ.get("COMPARE_LIBMOSQUITTO", "1") != "0"
+# ingestd's default; the limit run uses the same (see README "Benchmark").
+RECEIVE_MAXIMUM = int(os.environ.get("MQTT_RECEIVE_MAXIMUM", "1000"))
 
 
 def device_id(i):
@@ -89,6 +91,20 @@ def proc_peak_rss_mb(pid):
         for line in f:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
+    return None
+
+
+def broker_pid():
+    """The bench's mosquitto (started by bench/run.sh with a config in the work folder)."""
+    conf = os.path.join(WORK, "mosquitto", "mosquitto.conf")
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    if conf.encode() in f.read():
+                        return int(entry)
+            except OSError:
+                pass
     return None
 
 
@@ -179,11 +195,17 @@ def drain_ingestd(name, client_id, sink, sink_port, extra_env=None):
     log = os.path.join(WORK, f"ingestd-{name}.log")
     env = ingestd_env(client_id, sink_port)
     env.update(extra_env or {})
+    broker = broker_pid()
+    broker_cpu = proc_cpu_seconds(broker) if broker else 0
+    sink_cpu = proc_cpu_seconds(sink.p.pid)
     start = time.monotonic_ns()
     ingestd = Proc([os.path.join(BIN, "ingestd")], env=env, log=log)
     done = sink.json_line("done_ns", timeout=TIMEOUT)
     cpu = proc_cpu_seconds(ingestd.p.pid)
     rss = proc_peak_rss_mb(ingestd.p.pid)
+    # Who else used the two cores meanwhile: the broker and the sink share them with ingestd.
+    broker_cpu = (proc_cpu_seconds(broker) - broker_cpu) if broker else None
+    sink_cpu = proc_cpu_seconds(sink.p.pid) - sink_cpu
     ingestd.stop()
     sink.stop()
     stats = final_stats(log)
@@ -195,6 +217,8 @@ def drain_ingestd(name, client_id, sink, sink_port, extra_env=None):
         "batches": done["requests"], "lines_acked": done["lines"], "refused_batches": done["refused"],
         "ingestd_received": int(stats.get("received", -1)), "ingestd_rejected": int(stats.get("rejected", -1)),
         "ingestd_exit": ingestd.p.returncode, "log": log,
+        "broker_cpu_us_per_message": round(broker_cpu / N * 1e6, 2) if broker_cpu is not None else None,
+        "sink_cpu_us_per_message": round(sink_cpu / N * 1e6, 2),
     }
 
 
@@ -213,14 +237,17 @@ def main():
 
     print("limit: mosquitto_sub drains its backlog to /dev/null …", flush=True)
     start = time.monotonic_ns()
+    # The same MQTT 5 Receive Maximum as ingestd (its MQTT_RECEIVE_MAXIMUM), so both get the same window.
     sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(MQTT_PORT), "-V", "mqttv5", "-x", "86400",
+                            "-D", "connect", "receive-maximum", str(RECEIVE_MAXIMUM),
                             "-c", "-i", "bench-limit", "-q", "1", "-t", FILTER, "-C", str(N)], stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(sub.pid, 0)
     seconds = (time.monotonic_ns() - start) / 1e9
     if status != 0:
         raise SystemExit(f"mosquitto_sub failed ({status})")
     limit = {"messages": N, "seconds": round(seconds, 3), "rate": int(N / seconds),
-             "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2)}
+             "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
+             "cpu_us_per_message": round((usage.ru_utime + usage.ru_stime) / N * 1e6, 2)}
     print(f"  {limit['rate']} msg/s", flush=True)
 
     print("drain: ingestd drains its backlog into the fake InfluxDB …", flush=True)
@@ -270,6 +297,7 @@ def main():
     result = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": facts,
         "workload": {"messages": N, "devices": DEVICES, "metrics_per_message": 5, "qos": 1,
+                     "receive_maximum": RECEIVE_MAXIMUM,
                      "registry": DEVICES, "require_token": True, "rate_limit": "off",
                      "batch_size": BATCH_SIZE, "flush_interval_ms": FLUSH_MS,
                      "payload_example": "see Sources/ingestd-bench/Publisher.swift"},
@@ -278,12 +306,15 @@ def main():
         "live": live, "influx_real": influx,
     }
     rows = [
-        ("mosquitto_sub drain (limit)", f"{limit['rate']:,} msg/s", f"{limit['seconds']} s"),
+        ("mosquitto_sub drain (limit)", f"{limit['rate']:,} msg/s",
+         f"{limit['seconds']} s, {limit['cpu_us_per_message']} µs CPU/msg, receive maximum {RECEIVE_MAXIMUM}"),
         ("ingestd drain -> fake sink", f"{drain['rate']:,} msg/s", f"{drain['seconds']} s"),
         ("ratio ingestd / mosquitto_sub", f"{ratio:.2f}", "goal >= 0.67"),
         ("ingestd CPU per message", f"{drain['cpu_us_per_message']} µs", f"{drain['cpu_seconds_per_million']} s per million"),
         ("ingestd peak RSS", f"{drain['peak_rss_mb']} MB", "goal <= 64 MB"),
         ("batches (drain)", f"{drain['batches']}", f"batch size {BATCH_SIZE}"),
+        ("broker / sink CPU per message (drain)", f"{drain['broker_cpu_us_per_message']} / {drain['sink_cpu_us_per_message']} µs",
+         "sharing the cores with ingestd"),
     ]
     if mosquitto:
         rows.append(("same drain, MQTT_CLIENT=libmosquitto", f"{mosquitto['rate']:,} msg/s",

@@ -197,6 +197,15 @@ final class MQTTCodecTests: XCTestCase {
         MQTTPacketEncoder.connect(MQTTConnectOptions(protocolVersion: .v5, clientID: "", cleanStart: true,
                                                      keepAliveSeconds: 5, username: "only-user"), to: &out)
         XCTAssertEqual(out, packet(0x10, string("MQTT") + [5, 0x82, 0x00, 5] + [0] + string("") + string("only-user")))
+        out = []
+        MQTTPacketEncoder.connect(MQTTConnectOptions(protocolVersion: .v5, clientID: "c", cleanStart: false, keepAliveSeconds: 60,
+                                                     sessionExpirySeconds: 3600, receiveMaximum: 1000), to: &out)
+        XCTAssertEqual(out, packet(0x10, string("MQTT") + [5, 0x00, 0x00, 60] + [8, 0x11, 0, 0, 0x0E, 0x10, 0x21, 0x03, 0xE8] + string("c")))
+        out = []
+        // MQTT 3.1.1 has no properties: a receive maximum is not written.
+        MQTTPacketEncoder.connect(MQTTConnectOptions(protocolVersion: .v311, clientID: "c", cleanStart: true, keepAliveSeconds: 60,
+                                                     receiveMaximum: 1000), to: &out)
+        XCTAssertEqual(out, packet(0x10, string("MQTT") + [4, 0x02, 0x00, 60] + string("c")))
     }
 
     func testSubscribeAcknowledgementsPingAndDisconnect() {

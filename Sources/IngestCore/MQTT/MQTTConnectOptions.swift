@@ -10,9 +10,13 @@ public struct MQTTConnectOptions: Equatable, Sendable {
     /// MQTT 5 Session Expiry Interval; sent when not nil. Without it an MQTT 5 session ends with the
     /// connection.
     public var sessionExpirySeconds: UInt32?
+    /// MQTT 5 Receive Maximum: how many QoS 1/2 messages the broker may have in flight to us, not yet
+    /// acknowledged. Sent when not nil; without it a broker uses its own limit (mosquitto: 20).
+    public var receiveMaximum: UInt16?
 
     public init(protocolVersion: MQTTProtocolVersion, clientID: String, cleanStart: Bool, keepAliveSeconds: UInt16,
-                username: String? = nil, password: String? = nil, sessionExpirySeconds: UInt32? = nil) {
+                username: String? = nil, password: String? = nil, sessionExpirySeconds: UInt32? = nil,
+                receiveMaximum: UInt16? = nil) {
         self.protocolVersion = protocolVersion
         self.clientID = clientID
         self.cleanStart = cleanStart
@@ -20,5 +24,6 @@ public struct MQTTConnectOptions: Equatable, Sendable {
         self.username = username
         self.password = password
         self.sessionExpirySeconds = sessionExpirySeconds
+        self.receiveMaximum = receiveMaximum
     }
 }

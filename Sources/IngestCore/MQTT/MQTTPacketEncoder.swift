@@ -16,6 +16,10 @@ public enum MQTTPacketEncoder {
                 properties.append(0x11)
                 appendUInt32(expiry, to: &properties)
             }
+            if let receiveMaximum = options.receiveMaximum {
+                properties.append(0x21)
+                appendUInt16(receiveMaximum, to: &properties)
+            }
             appendVariableInteger(properties.count, to: &body)
             body += properties
         }

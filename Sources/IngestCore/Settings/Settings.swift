@@ -17,6 +17,7 @@ public struct Settings: Sendable {
     public var mqttUsername: String?
     public var mqttPassword: String?
     public var mqttKeepAliveSeconds: Int
+    public var mqttReceiveMaximum: Int
     public var heartbeatTimeoutSeconds: Int
     public var intakeCapacity: Int
 
@@ -121,6 +122,7 @@ public struct Settings: Sendable {
         mqttUsername = env.optionalString("MQTT_USERNAME")
         mqttPassword = env.optionalString("MQTT_PASSWORD", secret: true)
         mqttKeepAliveSeconds = try env.integer("MQTT_KEEPALIVE_SECONDS", default: 60, range: 5...65535)
+        mqttReceiveMaximum = try env.integer("MQTT_RECEIVE_MAXIMUM", default: 1000, range: 1...65535)
         heartbeatTimeoutSeconds = try env.integer("HEARTBEAT_TIMEOUT_SECONDS", default: 300, range: 0...86400)
         intakeCapacity = try env.integer("INTAKE_CAPACITY", default: 10000, range: 1...10_000_000)
 

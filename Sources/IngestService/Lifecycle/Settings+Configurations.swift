@@ -15,6 +15,7 @@ extension Settings {
             username: mqttUsername,
             password: mqttPassword,
             keepAliveSeconds: mqttKeepAliveSeconds,
+            receiveMaximum: mqttReceiveMaximum,
             sharedGroup: mqttSharedGroup,
             heartbeatTimeoutSeconds: Double(heartbeatTimeoutSeconds),
             tls: mqttTLSEnabled

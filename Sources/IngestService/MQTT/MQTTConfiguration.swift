@@ -21,6 +21,10 @@ public struct MQTTConfiguration: Sendable, Equatable {
     /// Never logged.
     public var password: String?
     public var keepAliveSeconds: Int
+    /// MQTT 5 Receive Maximum: QoS 1/2 messages the broker may send before we acknowledge. A window of
+    /// 20 (libmosquitto's default, and mosquitto's own limit when the client names none) makes the
+    /// broker wait for acknowledgements after every 20 messages; a wider one lets it stream a backlog.
+    public var receiveMaximum: Int
     /// When set, every topic is subscribed as `$share/<group>/<topic>` so several ingestd instances
     /// share the load.
     public var sharedGroup: String?
@@ -45,6 +49,7 @@ public struct MQTTConfiguration: Sendable, Equatable {
         username: String? = nil,
         password: String? = nil,
         keepAliveSeconds: Int = 60,
+        receiveMaximum: Int = 1000,
         sharedGroup: String? = nil,
         heartbeatTimeoutSeconds: Double = 300,
         reconnectDelayMin: Duration = .seconds(1),
@@ -63,6 +68,7 @@ public struct MQTTConfiguration: Sendable, Equatable {
         self.username = username
         self.password = password
         self.keepAliveSeconds = keepAliveSeconds
+        self.receiveMaximum = receiveMaximum
         self.sharedGroup = sharedGroup
         self.heartbeatTimeoutSeconds = heartbeatTimeoutSeconds
         self.reconnectDelayMin = reconnectDelayMin
@@ -93,6 +99,7 @@ public struct MQTTConfiguration: Sendable, Equatable {
         if !(0...2).contains(qos) { result.append("qos \(qos) is not 0, 1 or 2") }
         if clientID.isEmpty && !cleanSession { result.append("a persistent session needs a client id") }
         if keepAliveSeconds < 5 { result.append("keep-alive \(keepAliveSeconds) s is below libmosquitto's minimum of 5 s") }
+        if !(1...65535).contains(receiveMaximum) { result.append("receive maximum \(receiveMaximum) is not in 1...65535") }
         if password != nil && username == nil { result.append("a password needs a username") }
         if reconnectDelayMin <= .zero || reconnectDelayMax < reconnectDelayMin {
             result.append("reconnect delays must satisfy 0 < min <= max")

@@ -75,6 +75,7 @@ public final class MQTTSource: Service, Sendable {
             "protocol": "\(configuration.protocolVersion.rawValue)", "clean_session": "\(configuration.cleanSession)",
             "tls": "\(configuration.tls != nil)", "username": "\(configuration.username ?? "-")",
             "intake_capacity": "\(intake.capacity)", "client": "\(configuration.client.rawValue)",
+            "receive_maximum": "\(configuration.protocolVersion == .v5 ? "\(configuration.receiveMaximum)" : "broker's")",
             "libmosquitto": "\(MosquittoLibrary.version)",
         ])
 

@@ -77,6 +77,10 @@ final class MosquittoSession: MQTTClientLoop, @unchecked Sendable {
 
         let version = configuration.protocolVersion == .v5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311
         try check(mosquitto_int_option(handle, MOSQ_OPT_PROTOCOL_VERSION, version), "set protocol version")
+        if configuration.protocolVersion == .v5 {
+            try check(mosquitto_int_option(handle, MOSQ_OPT_RECEIVE_MAXIMUM, Int32(configuration.receiveMaximum)),
+                      "set receive maximum")
+        }
 
         if let username = configuration.username {
             try check(mosquitto_username_pw_set(handle, username, configuration.password), "set username and password")

@@ -129,7 +129,8 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
             // Without a Session Expiry Interval an MQTT 5 session ends when the connection does, and
             // the broker would drop everything published while ingestd is down.
             sessionExpirySeconds: configuration.protocolVersion == .v5 && !configuration.cleanSession
-                ? configuration.sessionExpirySeconds : nil)
+                ? configuration.sessionExpirySeconds : nil,
+            receiveMaximum: configuration.protocolVersion == .v5 ? UInt16(clamping: configuration.receiveMaximum) : nil)
         connection.queue { MQTTPacketEncoder.connect(options, to: &$0) }
         return connection
     }
