@@ -170,6 +170,24 @@ class MQTTSourceTests: XCTestCase {
         XCTAssertGreaterThan(running.intake.producerWaits, 0, "the MQTT thread should have waited on the full intake")
     }
 
+    /// Messages larger than the native client's 64 KiB read buffer, between small ones: the buffer
+    /// grows for them, shrinks after, and every byte arrives in order.
+    func testMessagesLargerThanTheReadBufferArriveIntact() async throws {
+        let broker = try await startBroker()
+        let running = RunningSource(testConfiguration(broker))
+        try await running.waitUntilSubscribed()
+        let topic = "tenant/t1/device/d1/telemetry"
+        var expected: [[UInt8]] = []
+        for (index, size) in [10, 200_000, 3, 150_000, 70_000, 1].enumerated() {
+            let payload = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ index) }
+            expected.append(payload)
+            try await broker.publish(topic: topic, payload: payload)
+        }
+        try await running.waitForMessages(expected.count)
+        try await running.stop()
+        XCTAssertEqual(running.received.all.map(\.payload), expected)
+    }
+
     /// QoS 2 (PUBREC, PUBREL, PUBCOMP) for a backlog and live messages, and QoS 0 (nothing to
     /// acknowledge): every message once, in order.
     func testQoS2AndQoS0SubscriptionsDeliverEveryMessageOnce() async throws {

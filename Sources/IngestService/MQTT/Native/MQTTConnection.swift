@@ -9,6 +9,9 @@ import IngestCore
 final class MQTTConnection {
     let transport: MQTTTransport
     private static let readChunk = 64 * 1024
+    /// Below this much free room behind the data, make room before reading: a read into a sliver
+    /// would bring a packet or two per system call.
+    private static let minimumReadRoom = 4 * 1024
 
     private(set) var input: [UInt8]
     /// `input[inputStart..<inputEnd]` is read and not yet framed.
@@ -32,7 +35,7 @@ final class MQTTConnection {
         if inputStart == inputEnd {
             inputStart = 0
             inputEnd = 0
-        } else if inputEnd == input.count {
+        } else if input.count - inputEnd < Self.minimumReadRoom {
             if inputStart > 0 {
                 // Move the partial packet to the front to make room behind it.
                 input.withUnsafeMutableBytes { raw in
@@ -41,8 +44,9 @@ final class MQTTConnection {
                 }
                 inputEnd -= inputStart
                 inputStart = 0
-            } else {
-                // One packet fills the whole buffer: make it larger (`MQTTFrame.next` bounds it).
+            }
+            if input.count - inputEnd < Self.minimumReadRoom {
+                // One packet (nearly) fills the whole buffer: make it larger (`MQTTFrame.next` bounds it).
                 input += [UInt8](repeating: 0, count: input.count)
             }
         }
