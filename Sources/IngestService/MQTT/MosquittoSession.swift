@@ -41,11 +41,7 @@ final class MosquittoSession: MQTTClientLoop, @unchecked Sendable {
     // Loop-thread confined (see the type's documentation).
     private var handle: OpaquePointer?
     private var connectProperties: OpaquePointer?
-    private var loopBackoff: ReconnectBackoff
-    private var loopConnections = 0
-    private var loopSessionUp = false
-    private var loopLastActivity: UInt64 = 0
-    private var loopSilenceWarned = false
+    private let events: MQTTSessionEvents
     private var loopPendingSubscriptions: [Int32: String] = [:]
     private var loopDisconnectReason: Int32 = 0
     /// The broker's CONNACK refusal text, if the last attempt was refused.
@@ -66,7 +62,7 @@ final class MosquittoSession: MQTTClientLoop, @unchecked Sendable {
         self.intake = intake
         self.metrics = metrics
         self.logger = logger
-        self.loopBackoff = ReconnectBackoff(minimum: configuration.reconnectDelayMin, maximum: configuration.reconnectDelayMax)
+        self.events = MQTTSessionEvents(configuration: configuration, metrics: metrics, logger: logger)
 
         MosquittoLibrary.ensureInitialised()
         guard let handle = mosquitto_new(configuration.clientID, configuration.cleanSession, nil) else {
@@ -160,15 +156,9 @@ final class MosquittoSession: MQTTClientLoop, @unchecked Sendable {
                                                Int32(configuration.keepAliveSeconds), nil, connectProperties)
             let savedErrno = Glibc.errno
             if rc != MosquittoLibrary.success {
-                let delay = loopBackoff.nextDelay()
-                var metadata: Logger.Metadata = [
-                    "host": "\(configuration.host)", "port": "\(configuration.port)",
-                    "error": "\(MosquittoLibrary.describe(rc, errno: savedErrno))",
-                    "attempt": "\(attempt)", "retry_in_s": "\(formatSeconds(delay))",
-                ]
-                addTLSDetail(rc: rc, to: &metadata)
-                logger.warning("mqtt connect failed", metadata: metadata)
-                sleepUnlessStopped(delay)
+                let delay = events.connectFailed(error: MosquittoLibrary.describe(rc, errno: savedErrno), attempt: attempt,
+                                                 detail: tlsDetail(rc: rc))
+                MQTTSessionEvents.sleep(delay) { stopRequested }
                 continue
             }
             // TCP is up and CONNECT is on its way; CONNACK, messages and errors arrive via callbacks.
@@ -180,25 +170,17 @@ final class MosquittoSession: MQTTClientLoop, @unchecked Sendable {
                 loopRC = pumpNetwork(handle)
                 loopErrno = Glibc.errno
                 if loopRC != MosquittoLibrary.success { break }
-                checkHeartbeat()
+                events.checkHeartbeat()
             }
             if stopRequested {
                 if loopRC == MosquittoLibrary.success { disconnectCleanly(handle) }
                 break
             }
-            markDown()
-            let delay = loopBackoff.nextDelay()
-            var metadata: Logger.Metadata = [
-                "host": "\(configuration.host)", "port": "\(configuration.port)",
-                "reason": "\(disconnectText(loopRC: loopRC, errno: loopErrno))",
-                "retry_in_s": "\(formatSeconds(delay))",
-            ]
-            addTLSDetail(rc: loopRC, to: &metadata)
-            logger.warning("mqtt disconnected", metadata: metadata)
+            let delay = events.disconnected(reason: disconnectText(loopRC: loopRC, errno: loopErrno), detail: tlsDetail(rc: loopRC))
             attempt = 0
-            sleepUnlessStopped(delay)
+            MQTTSessionEvents.sleep(delay) { stopRequested }
         }
-        markDown()
+        events.markDown()
     }
 
     /// Most packets `pumpNetwork` reads before it looks at the stop flag and the heartbeat again.
@@ -289,41 +271,15 @@ final class MosquittoSession: MQTTClientLoop, @unchecked Sendable {
         }
     }
 
-    private func markDown() {
-        loopSessionUp = false
-        metrics.setConnected(false)
-    }
-
-    private func sleepUnlessStopped(_ delay: Duration) {
-        let clock = SystemMonotonicClock()
-        let deadline = clock.now() + UInt64(max(0, delay.seconds) * 1e9)
-        while !stopRequested {
-            let now = clock.now()
-            if now >= deadline { return }
-            let slice = min(deadline - now, 100_000_000)
-            var request = timespec(tv_sec: 0, tv_nsec: Int(slice))
-            _ = nanosleep(&request, nil)
-        }
-    }
-
-    private func checkHeartbeat() {
-        guard loopSessionUp, !loopSilenceWarned else { return }
-        let silent = Double(coarseMonotonicNanos() &- loopLastActivity) / 1e9
-        if silent >= configuration.heartbeatTimeoutSeconds {
-            loopSilenceWarned = true
-            logger.warning("mqtt no messages", metadata: [
-                "silent_s": "\(Int(silent))", "topics": "\(configuration.subscriptionFilters.joined(separator: ","))",
-            ])
-        }
-    }
-
     /// With TLS on, a failure gets libmosquitto's own explanation and the settings to check.
-    private func addTLSDetail(rc: Int32, to metadata: inout Logger.Metadata) {
-        guard configuration.tls != nil else { return }
+    private func tlsDetail(rc: Int32) -> Logger.Metadata {
+        guard configuration.tls != nil else { return [:] }
+        var metadata: Logger.Metadata = [:]
         if let loopLibraryError { metadata["detail"] = "\(loopLibraryError)" }
         if rc == Int32(MOSQ_ERR_TLS.rawValue) || loopLibraryError != nil {
-            metadata["hint"] = "check that MQTT_TLS_CA_FILE is the CA that signed the broker's certificate, MQTT_HOST matches the certificate's name and MQTT_PORT is the broker's TLS listener"
+            metadata["hint"] = "\(MQTTSessionEvents.tlsHint)"
         }
+        return metadata
     }
 
     private func disconnectText(loopRC: Int32, errno loopErrno: Int32) -> String {
@@ -340,44 +296,10 @@ final class MosquittoSession: MQTTClientLoop, @unchecked Sendable {
 
     private func onConnect(rc: Int32, flags: Int32) {
         guard rc == 0 else {
-            let reason = configuration.protocolVersion == .v5
-                ? String(cString: mosquitto_reason_string(rc))
-                : String(cString: mosquitto_connack_string(rc))
-            let credentials: Set<Int32> = configuration.protocolVersion == .v5
-                ? [Int32(MQTT_RC_BAD_USERNAME_OR_PASSWORD.rawValue), Int32(MQTT_RC_NOT_AUTHORIZED.rawValue)]
-                : [4, 5]  // MQTT 3.1.1 CONNACK: bad user name or password, not authorised
-            var metadata: Logger.Metadata = [
-                "host": "\(configuration.host)", "port": "\(configuration.port)",
-                "client_id": "\(configuration.clientID)", "reason": "\(reason)", "code": "\(rc)",
-            ]
-            loopRefusal = reason
-            if credentials.contains(rc) {
-                metadata["username"] = "\(configuration.username ?? "-")"
-                metadata["hint"] = "check MQTT_USERNAME / MQTT_PASSWORD and the broker's ACL"
-                logger.error("mqtt connection refused: bad credentials or not authorised", metadata: metadata)
-            } else {
-                logger.error("mqtt connection refused", metadata: metadata)
-            }
+            loopRefusal = events.refused(code: rc)
             return
         }
-        loopConnections += 1
-        if loopConnections > 1 { metrics.recordReconnect() }
-        loopSessionUp = true
-        loopBackoff.reset()
-        loopLastActivity = coarseMonotonicNanos()
-        loopSilenceWarned = false
-        metrics.setConnected(true)
-        let sessionPresent = (flags & 1) != 0
-        logger.info("mqtt connected", metadata: [
-            "host": "\(configuration.host)", "port": "\(configuration.port)",
-            "client_id": "\(configuration.clientID)", "session_present": "\(sessionPresent)",
-            "protocol": "\(configuration.protocolVersion.rawValue)", "clean_session": "\(configuration.cleanSession)",
-        ])
-        if !configuration.cleanSession && !sessionPresent && loopConnections > 1 {
-            logger.warning("mqtt session lost at broker: messages published while disconnected may be missing", metadata: [
-                "client_id": "\(configuration.clientID)",
-            ])
-        }
+        events.connected(sessionPresent: (flags & 1) != 0)
         // Subscribe after every connect, even when the broker kept the session: harmless, and it
         // covers a broker that lost the session or changed topics in the configuration.
         guard let handle else { return }
@@ -396,23 +318,12 @@ final class MosquittoSession: MQTTClientLoop, @unchecked Sendable {
     }
 
     private func onSubscribe(mid: Int32, granted: [Int32]) {
-        let filter = loopPendingSubscriptions.removeValue(forKey: mid) ?? "?"
-        for qos in granted {
-            if qos >= 0x80 {
-                logger.error("mqtt subscription refused", metadata: [
-                    "topic": "\(filter)", "reason": "\(String(cString: mosquitto_reason_string(qos)))",
-                ])
-            } else {
-                metrics.setSubscribed()
-                logger.info("mqtt subscribed", metadata: ["topic": "\(filter)", "qos": "\(qos)"])
-            }
-        }
+        events.subscribed(filter: loopPendingSubscriptions.removeValue(forKey: mid) ?? "?", codes: granted)
     }
 
     private func onDisconnect(rc: Int32) {
         loopDisconnectReason = rc
-        loopSessionUp = false
-        metrics.setConnected(false)
+        events.markDown()
     }
 
     /// libmosquitto 2.0 has already sent the PUBACK for a QoS 1 message when this runs (checked on
@@ -427,8 +338,7 @@ final class MosquittoSession: MQTTClientLoop, @unchecked Sendable {
             : []
         let now = wallClockNanos()
         metrics.recordMessage(at: now)
-        loopLastActivity = coarseMonotonicNanos()
-        loopSilenceWarned = false
+        events.messagesArrived()
         let inbound = InboundMessage(topic: topic, payload: payload, receivedAtNanos: now)
         if loopBurst != nil {
             if loopBurst!.count >= loopBurstRoom {

@@ -48,10 +48,7 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
     private let decoder: MQTTPacketDecoder
 
     // Loop-thread confined (see the type's documentation).
-    private var loopBackoff: ReconnectBackoff
-    private var loopConnections = 0
-    private var loopLastActivity: UInt64 = 0
-    private var loopSilenceWarned = false
+    private let events: MQTTSessionEvents
     /// QoS 2 messages handed on and answered with PUBREC, waiting for the broker's PUBREL: a
     /// redelivered PUBLISH with one of these identifiers is a duplicate. Part of the session state, so
     /// it outlives a connection (and is cleared when the broker starts a new session).
@@ -62,7 +59,7 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
         self.intake = intake
         self.metrics = metrics
         self.logger = logger
-        self.loopBackoff = ReconnectBackoff(minimum: configuration.reconnectDelayMin, maximum: configuration.reconnectDelayMax)
+        self.events = MQTTSessionEvents(configuration: configuration, metrics: metrics, logger: logger)
         self.decoder = MQTTPacketDecoder(protocolVersion: configuration.protocolVersion)
         self.tlsContext = try configuration.tls.map { (tls) throws(MQTTSourceError) in try TLSContext(configuration: tls) }
     }
@@ -84,29 +81,18 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
                 connection = try open()
             } catch {
                 if case .stopped = error { break }
-                let delay = loopBackoff.nextDelay()
-                var metadata: Logger.Metadata = [
-                    "host": "\(configuration.host)", "port": "\(configuration.port)", "error": "\(error)",
-                    "attempt": "\(attempt)", "retry_in_s": "\(formatSeconds(delay))",
-                ]
-                addTLSHint(error, to: &metadata)
-                logger.warning("mqtt connect failed", metadata: metadata)
-                sleepUnlessStopped(delay)
+                let delay = events.connectFailed(error: error.description, attempt: attempt, detail: tlsHint(error))
+                MQTTSessionEvents.sleep(delay) { stopRequested }
                 continue
             }
             let ending = serve(connection)
             connection.transport.close()
-            markDown()
             guard let reason = ending else { break }  // stopped
-            let delay = loopBackoff.nextDelay()
-            logger.warning("mqtt disconnected", metadata: [
-                "host": "\(configuration.host)", "port": "\(configuration.port)",
-                "reason": "\(reason)", "retry_in_s": "\(formatSeconds(delay))",
-            ])
+            let delay = events.disconnected(reason: reason)
             attempt = 0
-            sleepUnlessStopped(delay)
+            MQTTSessionEvents.sleep(delay) { stopRequested }
         }
-        markDown()
+        events.markDown()
     }
 
     /// TCP (and TLS) connection with CONNECT queued.
@@ -167,7 +153,7 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
                 try turn(connection, &state)
                 if let ending = state.ending { return ending }
                 if let timeout = checkTimers(connection, &state) { return timeout }
-                checkHeartbeat()
+                events.checkHeartbeat()
             }
         } catch {
             return state.ending ?? error.description
@@ -244,14 +230,14 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
         case .connAck(let sessionPresent, let code, let serverKeepAlive):
             guard !state.connected else { throw .malformedPacket(type: MQTTPacketType.connAck, detail: "a second CONNACK") }
             guard code == 0 else {
-                state.ending = "connection refused: \(logRefusal(code))"
+                state.ending = "connection refused: \(events.refused(code: Int32(code)))"
                 return
             }
             if let serverKeepAlive { state.keepAliveNanos = UInt64(serverKeepAlive) * 1_000_000_000 }
             state.connected = true
             onConnected(sessionPresent: sessionPresent, connection, &state)
         case .subAck(let packetID, let codes):
-            onSubscribed(filter: state.pendingSubscriptions.removeValue(forKey: packetID) ?? "?", codes: codes)
+            events.subscribed(filter: state.pendingSubscriptions.removeValue(forKey: packetID) ?? "?", codes: codes.map(Int32.init))
         case .pingResp:
             state.pingSentAt = nil
         case .disconnect(let code):
@@ -267,8 +253,7 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
         guard !state.burst.isEmpty else { return }
         let count = state.burst.count
         metrics.recordMessages(count, at: receivedAt)
-        loopLastActivity = coarseMonotonicNanos()
-        loopSilenceWarned = false
+        events.messagesArrived()
         let taken = intake.put(contentsOf: state.burst)
         connection.queue { out in
             for acknowledgement in state.acknowledgements[..<taken] {
@@ -342,23 +327,8 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
     // MARK: - Events
 
     private func onConnected(sessionPresent: Bool, _ connection: MQTTConnection, _ state: inout ConnectionState) {
-        loopConnections += 1
-        if loopConnections > 1 { metrics.recordReconnect() }
-        loopBackoff.reset()
-        loopLastActivity = coarseMonotonicNanos()
-        loopSilenceWarned = false
         if !sessionPresent { loopAwaitingRelease.removeAll() }
-        metrics.setConnected(true)
-        logger.info("mqtt connected", metadata: [
-            "host": "\(configuration.host)", "port": "\(configuration.port)",
-            "client_id": "\(configuration.clientID)", "session_present": "\(sessionPresent)",
-            "protocol": "\(configuration.protocolVersion.rawValue)", "clean_session": "\(configuration.cleanSession)",
-        ])
-        if !configuration.cleanSession && !sessionPresent && loopConnections > 1 {
-            logger.warning("mqtt session lost at broker: messages published while disconnected may be missing", metadata: [
-                "client_id": "\(configuration.clientID)",
-            ])
-        }
+        events.connected(sessionPresent: sessionPresent)
         // Subscribe after every connect, even when the broker kept the session: harmless, and it
         // covers a broker that lost the session or changed topics in the configuration.
         for filter in configuration.subscriptionFilters {
@@ -372,71 +342,11 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
         }
     }
 
-    private func onSubscribed(filter: String, codes: [UInt8]) {
-        for code in codes {
-            if code >= 0x80 {
-                logger.error("mqtt subscription refused", metadata: [
-                    "topic": "\(filter)", "reason": "\(String(cString: mosquitto_reason_string(Int32(code))))",
-                ])
-            } else {
-                metrics.setSubscribed()
-                logger.info("mqtt subscribed", metadata: ["topic": "\(filter)", "qos": "\(code)"])
-            }
-        }
-    }
-
-    /// Logs a refused CONNACK and returns the broker's reason as text (libmosquitto's wording).
-    private func logRefusal(_ code: UInt8) -> String {
-        let reason = configuration.protocolVersion == .v5
-            ? String(cString: mosquitto_reason_string(Int32(code)))
-            : String(cString: mosquitto_connack_string(Int32(code)))
-        let credentials: Set<UInt8> = configuration.protocolVersion == .v5
-            ? [UInt8(MQTT_RC_BAD_USERNAME_OR_PASSWORD.rawValue), UInt8(MQTT_RC_NOT_AUTHORIZED.rawValue)]
-            : [4, 5]  // MQTT 3.1.1 CONNACK: bad user name or password, not authorised
-        var metadata: Logger.Metadata = [
-            "host": "\(configuration.host)", "port": "\(configuration.port)",
-            "client_id": "\(configuration.clientID)", "reason": "\(reason)", "code": "\(code)",
-        ]
-        if credentials.contains(code) {
-            metadata["username"] = "\(configuration.username ?? "-")"
-            metadata["hint"] = "check MQTT_USERNAME / MQTT_PASSWORD and the broker's ACL"
-            logger.error("mqtt connection refused: bad credentials or not authorised", metadata: metadata)
-        } else {
-            logger.error("mqtt connection refused", metadata: metadata)
-        }
-        return reason
-    }
-
     // MARK: - Helpers
 
-    private func addTLSHint(_ error: MQTTTransportError, to metadata: inout Logger.Metadata) {
-        guard case .tlsFailed = error else { return }
-        metadata["hint"] = "check that MQTT_TLS_CA_FILE is the CA that signed the broker's certificate, MQTT_HOST matches the certificate's name and MQTT_PORT is the broker's TLS listener"
-    }
-
-    private func markDown() {
-        metrics.setConnected(false)
-    }
-
-    private func sleepUnlessStopped(_ delay: Duration) {
-        let deadline = monotonicNanos() + UInt64(max(0, delay.seconds) * 1e9)
-        while !stopRequested {
-            let now = monotonicNanos()
-            if now >= deadline { return }
-            var request = timespec(tv_sec: 0, tv_nsec: Int(min(deadline - now, 100_000_000)))
-            _ = nanosleep(&request, nil)
-        }
-    }
-
-    private func checkHeartbeat() {
-        guard metrics.connected == 1, !loopSilenceWarned else { return }
-        let silent = Double(coarseMonotonicNanos() &- loopLastActivity) / 1e9
-        if silent >= configuration.heartbeatTimeoutSeconds {
-            loopSilenceWarned = true
-            logger.warning("mqtt no messages", metadata: [
-                "silent_s": "\(Int(silent))", "topics": "\(configuration.subscriptionFilters.joined(separator: ","))",
-            ])
-        }
+    private func tlsHint(_ error: MQTTTransportError) -> Logger.Metadata {
+        guard case .tlsFailed = error else { return [:] }
+        return ["hint": "\(MQTTSessionEvents.tlsHint)"]
     }
 }
 
