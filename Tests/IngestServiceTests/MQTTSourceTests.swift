@@ -170,6 +170,43 @@ class MQTTSourceTests: XCTestCase {
         XCTAssertGreaterThan(running.intake.producerWaits, 0, "the MQTT thread should have waited on the full intake")
     }
 
+    /// An idle connection stays up: the client sends PINGREQ within its keep-alive (the broker would
+    /// close it after 1.5 keep-alives of silence) and the broker answers.
+    func testKeepAlivePingsKeepAnIdleConnectionUp() async throws {
+        let broker = try await MosquittoServer.start(extraConfig: ["log_type debug"])
+        brokers.append(broker)
+        var configuration = testConfiguration(broker)
+        configuration.keepAliveSeconds = 5
+        let running = RunningSource(configuration)
+        try await running.waitUntilSubscribed()
+        let answered = "Sending PINGRESP to \(configuration.clientID)"
+        try await eventually("two keep-alive rounds on an idle connection", timeout: 60) {
+            broker.log().components(separatedBy: answered).count - 1 >= 2
+        }
+        try await running.stop()
+        XCTAssertEqual(running.logs.count("mqtt disconnected"), 0)
+        XCTAssertEqual(running.source.metrics.reconnects, 0)
+    }
+
+    /// Another client connects with our client id: the broker hands it the session and closes our
+    /// connection (mosquitto 2.0.11 closes it without sending DISCONNECT 0x8E first). The loss is
+    /// logged with a reason, and the source reconnects and receives again.
+    func testASessionTakeoverIsLoggedAndRecovers() async throws {
+        let broker = try await startBroker()
+        let configuration = testConfiguration(broker)
+        let running = RunningSource(configuration)
+        try await running.waitUntilSubscribed()
+        try await broker.publish(topic: "other/topic", payload: "x", arguments: ["-i", configuration.clientID, "-V", "mqttv5"])
+        try await eventually("the takeover logged") { running.logs.count("mqtt disconnected") >= 1 }
+        XCTAssertFalse(running.logs.with("mqtt disconnected").first?.metadata["reason"]?.isEmpty ?? true)
+        try await running.waitUntilSubscribed(times: 2)
+        try await broker.publish(topic: "tenant/t1/device/d1/telemetry", payload: "after")
+        try await running.waitForMessages(1)
+        try await running.stop()
+        XCTAssertEqual(running.received.payloads(topic: "tenant/t1/device/d1/telemetry"), ["after"])
+        XCTAssertGreaterThanOrEqual(running.source.metrics.reconnects, 1)
+    }
+
     /// Messages larger than the native client's 64 KiB read buffer, between small ones: the buffer
     /// grows for them, shrinks after, and every byte arrives in order.
     func testMessagesLargerThanTheReadBufferArriveIntact() async throws {
