@@ -270,6 +270,11 @@ struct JSONReader {
         stringInScratch ? String(decoding: scratch, as: UTF8.self) : String(decoding: lastStringSlice, as: UTF8.self)
     }
 
+    /// The last string read, as a metric key: its bytes, no String.
+    func lastMetricName() -> MetricName {
+        stringInScratch ? scratch.withUnsafeBytes { MetricName($0) } : MetricName(lastStringSlice)
+    }
+
     func lastStringEquals(_ word: StaticString) -> Bool {
         guard lastStringCount == word.utf8CodeUnitCount else { return false }
         if stringInScratch {
