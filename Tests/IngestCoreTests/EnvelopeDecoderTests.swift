@@ -207,6 +207,20 @@ final class EnvelopeDecoderTests: XCTestCase {
         XCTAssertEqual(envelope.metrics.map(\.key), ["a b", "c,d", "e=f", "g\\h", "\"q\"", "ü🚀"])
     }
 
+    /// A metric key repeating one that will be written is BAD_JSON: the same bytes (escaped or
+    /// not, short or longer than the inline storage of `MetricName`), or the same number of bytes
+    /// and equal as Strings (Å as U+212B and as A + U+030A). Different lengths stay two keys.
+    func testRepeatedMetricKeys() throws {
+        let long = String(repeating: "k", count: 40)
+        for metrics in [#"{"temp":1,"te\u006dp":2}"#, #"{"\#(long)":1,"a":2,"\#(long)":3}"#,
+                        #"{"\u212Bx":1,"A\u030Ax":2}"#, #"{"\#(long)\u212B":1,"\#(long)A\u030A":2}"#] {
+            assertRejects(.badJSON, metrics) { () throws(RejectReason) in try Fixtures.decode(Fixtures.envelope(metrics: metrics)) }
+        }
+        // U+212A KELVIN SIGN equals "K" as a String, but has three UTF-8 bytes.
+        let kept = try Fixtures.decode(Fixtures.envelope(metrics: #"{"tempK":1,"temp\u212A":2,"\#(long)":3,"\#(long)x":4}"#))
+        XCTAssertEqual(kept.metrics.map(\.key), ["tempK", "temp\u{212A}", long, long + "x"])
+    }
+
     // MARK: order of reasons
 
     func testReasonsComeInContractOrderRegardlessOfPositionInDocument() {

@@ -62,6 +62,33 @@ final class JSONReaderTests: XCTestCase {
         assertBadJSON(#"{"seq":1,"site_id":"s1}"#)
     }
 
+    /// The reader scans strings eight bytes at a time: a quote, an escape, a control character or
+    /// a non-ASCII byte must be found at every offset within a word, as the last bytes of the
+    /// payload, and after bytes of every kind earlier in the same word.
+    func testSpecialBytesAtEveryOffset() throws {
+        let specials: [(json: String, decoded: String)] = [
+            (#"\""#, "\""), (#"\\"#, "\\"), (#"\n"#, "\n"), ("é", "é"), ("🚀", "🚀"), ("\u{7F}", "\u{7F}"), ("~", "~"), (" ", " "),
+        ]
+        for offset in 0..<20 {
+            for tail in 0..<10 {
+                for (first, second) in zip(specials, specials.reversed()) {
+                    let json = String(repeating: "a", count: offset) + first.json + String(repeating: "b", count: tail) + second.json
+                    let text = String(repeating: "a", count: offset) + first.decoded + String(repeating: "b", count: tail) + second.decoded
+                    XCTAssertEqual(try Fixtures.decode(#"{"seq":1,"site_id":"\#(json)"}"#).siteID, text, json)
+                    // The string as the last bytes of the payload (a key with nothing after it is cut off).
+                    assertBadJSON(#"{"seq":1,"site_id":"\#(json)"#)
+                }
+                let raw = Array(#"{"seq":1,"site_id":""#.utf8) + Array(repeating: UInt8(ascii: "a"), count: offset)
+                for control: UInt8 in [0x00, 0x09, 0x0A, 0x1F] {
+                    assertBadJSON(bytes: raw + [control] + Array(repeating: UInt8(ascii: "b"), count: tail) + Array(#""}"#.utf8))
+                }
+                for invalid: [UInt8] in [[0x80], [0xC3], [0xFF], [0xED, 0xA0, 0x80]] {
+                    assertBadJSON(bytes: raw + invalid + Array(repeating: UInt8(ascii: "b"), count: tail) + Array(#""}"#.utf8))
+                }
+            }
+        }
+    }
+
     func testBadEscapes() {
         for escape in [#"\x"#, #"\'"#, #"\u12"#, #"\u12G4"#, #"\U0041"#, #"\0"#] {
             assertBadJSON(#"{"seq":1,"site_id":"a\#(escape)b"}"#)

@@ -105,8 +105,17 @@ struct JSONReader {
         try expect(UInt8(ascii: "\""))
         stringStart = index
         stringInScratch = false
-        // Fast path, the usual string: printable ASCII up to the closing quote, read in place.
+        // Fast path, the usual string: printable ASCII up to the closing quote, read in place,
+        // eight bytes per step up to the first one that needs a closer look (usually the quote).
         var cursor = index
+        while bytes.count - cursor >= 8 {
+            let flags = Self.flagSpecialBytes(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: cursor, as: UInt64.self)))
+            if flags != 0 {
+                cursor += flags.trailingZeroBitCount / 8
+                break
+            }
+            cursor += 8
+        }
         while cursor < bytes.count {
             let byte = bytes[cursor]
             if byte == UInt8(ascii: "\"") {
@@ -147,6 +156,23 @@ struct JSONReader {
                 if stringInScratch { scratch.append(bytes: UnsafeRawBufferPointer(rebasing: bytes[start..<index])) }
             }
         }
+    }
+
+    /// Eight string bytes, the first in the lowest bits: sets the high bit of each byte that is `"`,
+    /// `\\`, a control character or not ASCII, at least for the first such byte; a later byte may
+    /// be flagged wrongly, so only the lowest flag says where to look. These are the classic SWAR
+    /// tests: `(x - 0x01…) & ~x & 0x80…` flags the zero bytes of `x`, and a borrow that could flag
+    /// a byte wrongly only runs upwards from a byte that is zero.
+    @inline(__always)
+    static func flagSpecialBytes(_ word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highBits: UInt64 = 0x8080_8080_8080_8080
+        let quotes = word ^ (ones &* UInt64(UInt8(ascii: "\"")))
+        let backslashes = word ^ (ones &* UInt64(UInt8(ascii: "\\")))
+        let control = (word &- ones &* 0x20) & ~word
+        let quote = (quotes &- ones) & ~quotes
+        let backslash = (backslashes &- ones) & ~backslashes
+        return (control | quote | backslash | word) & highBits
     }
 
     /// Runs `body` on the last string's UTF-8 bytes (valid only during the call).
@@ -268,6 +294,11 @@ struct JSONReader {
     /// The last string read, as a Swift string (already validated, so decoding cannot repair anything).
     func lastString() -> String {
         stringInScratch ? String(decoding: scratch, as: UTF8.self) : String(decoding: lastStringSlice, as: UTF8.self)
+    }
+
+    /// The last string read, as a metric key: its bytes, no String.
+    func lastMetricName() -> MetricName {
+        stringInScratch ? scratch.withUnsafeBytes { MetricName($0) } : MetricName(lastStringSlice)
     }
 
     func lastStringEquals(_ word: StaticString) -> Bool {

@@ -55,8 +55,8 @@ struct MetricCollector {
             }
             let reserved = keep && Self.isReserved(reader)
             if reserved { keep = false }
-            // The key must become a String before reading the value replaces the last string.
-            let key = keep ? reader.lastString() : ""
+            // The key must be copied before reading the value replaces the last string.
+            let name: MetricName? = keep ? reader.lastMetricName() : nil
             try reader.expect(UInt8(ascii: ":"))
             let value: MetricValue?
             var counts = true
@@ -86,7 +86,7 @@ struct MetricCollector {
                 try reader.skipValue(depth: 3)
                 value = nil
             }
-            guard keep else {
+            guard let name else {
                 if reserved { skipped += 1 }
                 continue
             }
@@ -94,10 +94,8 @@ struct MetricCollector {
                 if counts { skipped += 1 }
                 continue
             }
-            // Lengths first: different keys mostly differ in length, and String == is not free.
-            let keyLength = key.utf8.count
-            if metrics.contains(where: { $0.key.utf8.count == keyLength && $0.key == key }) { throw .badJSON }
-            metrics.append(Metric(key: key, value: value))
+            if metrics.contains(where: { $0.name.isSameKey(as: name) }) { throw .badJSON }
+            metrics.append(Metric(name: name, value: value))
         } while reader.consume(UInt8(ascii: ","))
         try reader.expect(UInt8(ascii: "}"))
     }

@@ -49,6 +49,10 @@ enum LineProtocolText {
         appendEscaped(text, escapingEquals: true, to: &buffer)
     }
 
+    static func appendName(_ name: MetricName, to buffer: inout [UInt8]) -> Bool {
+        name.withUTF8 { appendEscaped($0, escapingEquals: true, to: &buffer) }
+    }
+
     /// Escapes and checks representability in the same pass, so the hot path reads each name once.
     @inline(__always)
     private static func appendEscaped(_ text: String, escapingEquals: Bool, to buffer: inout [UInt8]) -> Bool {
