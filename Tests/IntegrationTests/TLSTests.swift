@@ -37,8 +37,17 @@ final class TLSTests: XCTestCase {
     }
 
     func testDeliversThroughATLSListener() async throws {
+        try await deliversThroughATLSListener(client: "native")
+    }
+
+    func testDeliversThroughATLSListenerWithLibmosquitto() async throws {
+        try await deliversThroughATLSListener(client: "libmosquitto")
+        XCTAssertTrue(harness.log.contains("client=libmosquitto"))
+    }
+
+    private func deliversThroughATLSListener(client: String) async throws {
         try await harness.startIngestd([
-            "MQTT_HOST": "localhost", "MQTT_PORT": "\(tlsPort)", "MQTT_TLS_CA_FILE": authority.caFile,
+            "MQTT_HOST": "localhost", "MQTT_PORT": "\(tlsPort)", "MQTT_TLS_CA_FILE": authority.caFile, "MQTT_CLIENT": client,
         ])
         try await tlsBroker.publish(topic: Fleet.topic("d1"), lines: (0..<20).map { Fleet.telemetry("d1", seq: $0) })
         try await harness.waitUntilReceived(20)
@@ -61,11 +70,20 @@ final class TLSTests: XCTestCase {
     }
 
     func testAWrongCAIsRefusedAndLogged() async throws {
+        try await aWrongCAIsRefusedAndLogged(client: "native")
+    }
+
+    func testAWrongCAIsRefusedAndLoggedWithLibmosquitto() async throws {
+        try await aWrongCAIsRefusedAndLogged(client: "libmosquitto")
+    }
+
+    private func aWrongCAIsRefusedAndLogged(client: String) async throws {
         let stranger = try await CertificateAuthority.make(name: "some-other-ca")
         defer { stranger.remove() }
         let process = try IngestdProcess(
-            environment: harness.environment(["MQTT_HOST": "localhost", "MQTT_PORT": "\(tlsPort)", "MQTT_TLS_CA_FILE": stranger.caFile]),
-            logPath: harness.directory.file("wrong-ca.log"))
+            environment: harness.environment(["MQTT_HOST": "localhost", "MQTT_PORT": "\(tlsPort)", "MQTT_TLS_CA_FILE": stranger.caFile,
+                                              "MQTT_CLIENT": client]),
+            logPath: harness.directory.file("wrong-ca-\(client).log"))
         defer { Task { await process.process.stop() } }
         try await eventually("a logged TLS refusal", timeout: 60) {
             let log = process.process.log()
