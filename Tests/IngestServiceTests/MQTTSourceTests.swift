@@ -363,6 +363,19 @@ class MQTTSourceTests: XCTestCase {
         }
         XCTAssertTrue(intake.isClosed)
     }
+
+    /// The limits the native client's packets impose are refused up front, not cut short on the wire.
+    func testMQTTLimitsAreConfigurationProblems() {
+        var configuration = MQTTConfiguration(topics: [String(repeating: "t", count: 65_536)], clientID: "x")
+        configuration.receiveMaximum = 0
+        let problems = configuration.problems()
+        XCTAssertEqual(problems.count, 2, "\(problems)")
+        XCTAssertTrue(problems.contains { $0.contains("65535") && $0.contains("topic filter") }, "\(problems)")
+        XCTAssertTrue(problems.contains { $0.contains("receive maximum 0") }, "\(problems)")
+        configuration.receiveMaximum = 65_535
+        configuration.topics = [String(repeating: "t", count: 65_535)]
+        XCTAssertEqual(configuration.problems(), [])
+    }
 }
 
 /// Every `MQTTSourceTests` test again with libmosquitto (`MQTT_CLIENT=libmosquitto`).

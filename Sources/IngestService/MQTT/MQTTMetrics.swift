@@ -27,10 +27,7 @@ public final class MQTTMetrics: Sendable {
         if !up { subscribedFlag.store(0, ordering: .relaxed) }
     }
     func setSubscribed() { subscribedFlag.store(1, ordering: .relaxed) }
-    func recordMessage(at nanos: Int64) {
-        received.add(1, ordering: .relaxed)
-        lastMessage.store(nanos, ordering: .relaxed)
-    }
+    func recordMessage(at nanos: Int64) { recordMessages(1, at: nanos) }
     /// A read burst of `count` messages (one atomic update per burst, not per message).
     func recordMessages(_ count: Int, at nanos: Int64) {
         received.add(count, ordering: .relaxed)

@@ -137,7 +137,7 @@ public final class CrashJournal: Sendable {
         guard !lines.isEmpty else { throw .invalidBatch(reason: "no lines for database \(database)") }
         var body = lines
         if body.last != UInt8(ascii: "\n") { body.append(UInt8(ascii: "\n")) }
-        let count = body.reduce(0) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
+        let count = body.withUnsafeBytes { NewlineScan.count(in: $0) }
         return pending.withLock { state in
             let first = state.nextSequence
             state.nextSequence += UInt64(count)

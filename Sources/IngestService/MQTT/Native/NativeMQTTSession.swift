@@ -297,11 +297,11 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
         connection.queue { MQTTPacketEncoder.disconnect(to: &$0) }
         let deadline = monotonicNanos() + 2_000_000_000
         do throws(MQTTTransportError) {
-            while true {
+            try connection.flush(now: monotonicNanos())
+            while connection.hasPendingOutput {
+                try PollWait.until(connection.transport.descriptor, events: Int16(POLLOUT), timeoutSeconds: 2,
+                                   stopRequested: { false }, timeoutText: "DISCONNECT not written within 2 s")
                 try connection.flush(now: monotonicNanos())
-                if !connection.hasPendingOutput || monotonicNanos() > deadline { break }
-                var entry = pollfd(fd: connection.transport.descriptor, events: Int16(POLLOUT), revents: 0)
-                _ = poll(&entry, 1, Self.pollMilliseconds)
             }
         } catch {
             logger.warning("mqtt disconnect failed", metadata: ["error": "\(error)"])
