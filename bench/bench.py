@@ -4,7 +4,8 @@
 Phases, all in one run against one mosquitto:
   1. sessions: persistent QoS 1 sessions are made once (mosquitto_sub -E) for the limit, for ingestd and
      for the real-InfluxDB variant; then N messages are published once, so each session holds the same backlog.
-  2. limit: mosquitto_sub drains its backlog to /dev/null.
+  2. limit: mosquitto_sub drains its backlog to /dev/null; then the ceiling: `ingestd-bench subscribe`, a
+     subscriber that only acknowledges, drains its own (what the broker can deliver to one subscriber).
   3. drain: ingestd drains its backlog into the fake InfluxDB sink (204 at once, counts lines); the
      clock runs from ingestd's start to the sink's acknowledgement of the N-th point.
   4. live: ingestd connected, the publisher sends at a steady rate, the sink measures publish -> ack.
@@ -191,6 +192,19 @@ def final_stats(log_path):
     return stats
 
 
+def drain_subscriber(argv):
+    """Runs a subscriber that exits after draining N messages: wall time from its start, and its CPU."""
+    start = time.monotonic_ns()
+    sub = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(sub.pid, 0)
+    seconds = (time.monotonic_ns() - start) / 1e9
+    if status != 0:
+        raise SystemExit(f"{argv[0]} failed ({status})")
+    cpu = usage.ru_utime + usage.ru_stime
+    return {"messages": N, "seconds": round(seconds, 3), "rate": int(N / seconds),
+            "cpu_seconds": round(cpu, 2), "cpu_us_per_message": round(cpu / N * 1e6, 2)}
+
+
 def drain_ingestd(name, client_id, sink, sink_port, extra_env=None):
     log = os.path.join(WORK, f"ingestd-{name}.log")
     env = ingestd_env(client_id, sink_port)
@@ -226,7 +240,7 @@ def main():
     facts = machine()
     print(f"machine: {facts['cores']} cores, {facts['cpu_model']}, load {facts['loadavg_start']}", flush=True)
     write_registry(os.path.join(WORK, "devices.json"))
-    sessions = (["bench-limit", "bench-ingestd"] + (["bench-ingestd-mosquitto"] if COMPARE_LIBMOSQUITTO else [])
+    sessions = (["bench-limit", "bench-ceiling", "bench-ingestd"] + (["bench-ingestd-mosquitto"] if COMPARE_LIBMOSQUITTO else [])
                 + (["bench-ingestd-influx"] if INFLUX_PORT else []))
     for s in sessions:
         make_session(s)
@@ -236,19 +250,17 @@ def main():
     print(f"  published at {backlog['rate']} msg/s (QoS 1, broker fanning out to {len(sessions)} sessions)", flush=True)
 
     print("limit: mosquitto_sub drains its backlog to /dev/null …", flush=True)
-    start = time.monotonic_ns()
     # The same MQTT 5 Receive Maximum as ingestd (its MQTT_RECEIVE_MAXIMUM), so both get the same window.
-    sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(MQTT_PORT), "-V", "mqttv5", "-x", "86400",
-                            "-D", "connect", "receive-maximum", str(RECEIVE_MAXIMUM),
-                            "-c", "-i", "bench-limit", "-q", "1", "-t", FILTER, "-C", str(N)], stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(sub.pid, 0)
-    seconds = (time.monotonic_ns() - start) / 1e9
-    if status != 0:
-        raise SystemExit(f"mosquitto_sub failed ({status})")
-    limit = {"messages": N, "seconds": round(seconds, 3), "rate": int(N / seconds),
-             "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
-             "cpu_us_per_message": round((usage.ru_utime + usage.ru_stime) / N * 1e6, 2)}
+    limit = drain_subscriber(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(MQTT_PORT), "-V", "mqttv5", "-x", "86400",
+                              "-D", "connect", "receive-maximum", str(RECEIVE_MAXIMUM),
+                              "-c", "-i", "bench-limit", "-q", "1", "-t", FILTER, "-C", str(N)])
     print(f"  {limit['rate']} msg/s", flush=True)
+
+    print("ceiling: a subscriber that only acknowledges drains its backlog …", flush=True)
+    ceiling = drain_subscriber([os.path.join(BIN, "ingestd-bench"), "subscribe", "--port", str(MQTT_PORT),
+                                "--client-id", "bench-ceiling", "--topic", FILTER, "--count", str(N),
+                                "--receive-maximum", str(RECEIVE_MAXIMUM)])
+    print(f"  {ceiling['rate']} msg/s", flush=True)
 
     print("drain: ingestd drains its backlog into the fake InfluxDB …", flush=True)
     sink, sink_port = start_sink("drain", N)
@@ -301,15 +313,19 @@ def main():
                      "registry": DEVICES, "require_token": True, "rate_limit": "off",
                      "batch_size": BATCH_SIZE, "flush_interval_ms": FLUSH_MS,
                      "payload_example": "see Sources/ingestd-bench/Publisher.swift"},
-        "publish": backlog, "limit_mosquitto_sub": limit, "drain_ingestd": drain, "ratio": round(ratio, 3),
+        "publish": backlog, "limit_mosquitto_sub": limit, "ceiling_subscriber": ceiling, "drain_ingestd": drain,
+        "ratio": round(ratio, 3), "ratio_to_ceiling": round(drain["rate"] / ceiling["rate"], 3),
         "drain_ingestd_libmosquitto": mosquitto,
         "live": live, "influx_real": influx,
     }
     rows = [
         ("mosquitto_sub drain (limit)", f"{limit['rate']:,} msg/s",
          f"{limit['seconds']} s, {limit['cpu_us_per_message']} µs CPU/msg, receive maximum {RECEIVE_MAXIMUM}"),
+        ("ceiling: subscriber that only acknowledges", f"{ceiling['rate']:,} msg/s",
+         f"{ceiling['seconds']} s, {ceiling['cpu_us_per_message']} µs CPU/msg"),
         ("ingestd drain -> fake sink", f"{drain['rate']:,} msg/s", f"{drain['seconds']} s"),
         ("ratio ingestd / mosquitto_sub", f"{ratio:.2f}", "goal >= 0.67"),
+        ("ratio ingestd / ceiling", f"{drain['rate'] / ceiling['rate']:.2f}", "share of what the broker delivers"),
         ("ingestd CPU per message", f"{drain['cpu_us_per_message']} µs",
          f"{drain['cpu_seconds_per_million']} s per million, {drain['cpu_us_per_message'] / limit['cpu_us_per_message']:.2f}x mosquitto_sub's"),
         ("ingestd peak RSS", f"{drain['peak_rss_mb']} MB", "goal <= 64 MB"),

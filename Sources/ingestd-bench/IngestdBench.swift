@@ -7,6 +7,7 @@ import Glibc
 ///     ingestd-bench publish --port P --count N [--devices 1000] [--rate 0] [--qos 1] [--window 2000]
 ///     ingestd-bench sink --port P [--expect N] [--latency] [--upstream PORT]
 ///     ingestd-bench hotpath [--count N] [--devices D]
+///     ingestd-bench subscribe --port P --count N --client-id ID [--topic F] [--receive-maximum 1000]
 ///
 /// `publish` is a libmosquitto publisher (MQTT 3.1.1, no network thread: it writes from its own loop,
 /// so it is not limited by a thread hand-off per message like `mosquitto_pub -l`). Each message is
@@ -18,6 +19,8 @@ import Glibc
 /// When `--expect` lines are acknowledged it prints one JSON line with the counts, the monotonic
 /// time of that acknowledgement and (with `--latency`) publish-to-acknowledgement percentiles
 /// taken from each line's timestamp.
+///
+/// `subscribe` is the broker's ceiling: a subscriber that only acknowledges (`CountingSubscriber`).
 @main
 struct IngestdBench {
     static func main() {
@@ -29,6 +32,7 @@ struct IngestdBench {
         case "publish": Publisher(options: options).run()
         case "sink": Sink(options: options).run()
         case "hotpath": HotPath(options: options).run()
+        case "subscribe": CountingSubscriber(options: options).run()
         default: usage()
         }
     }
@@ -37,6 +41,7 @@ struct IngestdBench {
         writeError("usage: ingestd-bench publish --port P --count N [--devices D] [--rate R] [--qos Q] [--window W] [--tenant T]\n")
         writeError("       ingestd-bench sink --port P [--expect N] [--latency] [--upstream PORT]\n")
         writeError("       ingestd-bench hotpath [--count N] [--devices D]\n")
+        writeError("       ingestd-bench subscribe --port P --count N --client-id ID [--topic F] [--receive-maximum R]\n")
         exit(64)
     }
 }
