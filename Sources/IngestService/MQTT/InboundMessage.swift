@@ -1,7 +1,8 @@
-/// One MQTT message as it left libmosquitto's `on_message` callback.
+/// One MQTT message as the MQTT thread hands it to the intake.
 ///
-/// libmosquitto frees its `mosquitto_message` (topic and payload) as soon as the callback returns,
-/// so the source copies both into this value before handing it on.
+/// Both clients copy topic and payload out of memory they reuse (the native client's receive
+/// buffer, libmosquitto's `mosquitto_message`, freed when `on_message` returns), so the value owns
+/// its bytes and can cross to the pipeline task.
 public struct InboundMessage: Sendable, Equatable {
     public var topic: String
     public var payload: [UInt8]
