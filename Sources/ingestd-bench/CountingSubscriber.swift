@@ -5,7 +5,7 @@ import IngestCore
 
 /// The broker's ceiling for one subscriber: resumes a persistent MQTT 5 session, acknowledges every
 /// QoS 1 message and does nothing else with it, until `count` messages have arrived. Prints
-/// `{"messages":N,"seconds":S,"rate":R}`.
+/// `{"messages":N,"seconds":S,"rate":R}`. Loopback only, like the rest of the bench.
 ///
 /// `mosquitto_sub` is the limit the benchmark issue names, but on this VM it is bound by
 /// libmosquitto's receive path (a few system calls per packet), not by the broker. This subscriber
@@ -13,7 +13,6 @@ import IngestCore
 /// is left is the broker's cost and the socket's: ingestd's drain divided by this rate is the share
 /// of what the broker can deliver that ingestd actually takes.
 struct CountingSubscriber {
-    let host: String
     let port: Int
     let count: Int
     let clientID: String
@@ -21,7 +20,6 @@ struct CountingSubscriber {
     let receiveMaximum: Int
 
     init(options: Options) {
-        host = options.string("host", "127.0.0.1")
         port = options.int("port", 1883)
         count = options.int("count", 200_000)
         clientID = options.string("client-id", "ingestd-bench-sub")
@@ -31,7 +29,8 @@ struct CountingSubscriber {
 
     func run() {
         let start = monotonicNanos()
-        let socket = connectSocket()
+        let socket = connectLoopback(port: port)
+        guard socket >= 0 else { fail("connect to 127.0.0.1:\(port): \(String(cString: strerror(errno)))") }
         let decoder = MQTTPacketDecoder(protocolVersion: .v5)
         var out: [UInt8] = []
         MQTTPacketEncoder.connect(MQTTConnectOptions(
@@ -89,33 +88,8 @@ struct CountingSubscriber {
         emit(#"{"messages":\#(received),"seconds":\#(seconds),"rate":\#(Int(Double(received) / seconds))}"#)
     }
 
-    private func connectSocket() -> Int32 {
-        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard socket >= 0 else { fail("socket: \(String(cString: strerror(errno)))") }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else { fail("--host wants an IPv4 address, got '\(host)'") }
-        let rc = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard rc == 0 else { fail("connect to \(host):\(port): \(String(cString: strerror(errno)))") }
-        var one: Int32 = 1
-        _ = setsockopt(socket, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-        return socket
-    }
-
-    /// Writes and empties `out` (blocking: the acknowledgements of one read are a few KiB).
     private func send(_ socket: Int32, _ out: inout [UInt8]) {
-        var sent = 0
-        while sent < out.count {
-            let written = out.withUnsafeBytes { write(socket, $0.baseAddress! + sent, $0.count - sent) }
-            if written < 0 && errno == EINTR { continue }
-            guard written > 0 else { fail("write: \(String(cString: strerror(errno)))") }
-            sent += written
-        }
+        guard sendAll(socket, out) else { fail("write: \(String(cString: strerror(errno)))") }
         out.removeAll(keepingCapacity: true)
     }
 }
