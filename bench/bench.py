@@ -10,11 +10,15 @@ Phases, all in one run against one mosquitto:
      clock runs from ingestd's start to the sink's acknowledgement of the N-th point.
   4. live: ingestd connected, the publisher sends at a steady rate, the sink measures publish -> ack.
   5. influx: ingestd drains the third backlog into the real influxd (through the counting proxy).
+With BASELINE (bench/run.sh builds that revision), phase 3 first drains a backlog of its own with the
+baseline's ingestd, so a change is compared with the revision before it in the same run.
 """
 import hashlib, json, os, platform, queue, signal, subprocess, sys, threading, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("BIN_DIR", os.path.join(ROOT, ".build", "release"))
+BASELINE_BIN = os.environ.get("BASELINE_BIN_DIR")
+BASELINE_REV = os.environ.get("BASELINE_REV", "")
 WORK = os.environ["WORK"]
 MQTT_PORT = int(os.environ["MQTT_PORT"])
 INFLUX_PORT = int(os.environ.get("INFLUX_PORT", "0"))
@@ -205,7 +209,7 @@ def drain_subscriber(argv):
             "cpu_seconds": round(cpu, 2), "cpu_us_per_message": round(cpu / N * 1e6, 2)}
 
 
-def drain_ingestd(name, client_id, sink, sink_port, extra_env=None):
+def drain_ingestd(name, client_id, sink, sink_port, extra_env=None, bin_dir=BIN):
     log = os.path.join(WORK, f"ingestd-{name}.log")
     env = ingestd_env(client_id, sink_port)
     env.update(extra_env or {})
@@ -213,7 +217,7 @@ def drain_ingestd(name, client_id, sink, sink_port, extra_env=None):
     broker_cpu = proc_cpu_seconds(broker) if broker else 0
     sink_cpu = proc_cpu_seconds(sink.p.pid)
     start = time.monotonic_ns()
-    ingestd = Proc([os.path.join(BIN, "ingestd")], env=env, log=log)
+    ingestd = Proc([os.path.join(bin_dir, "ingestd")], env=env, log=log)
     done = sink.json_line("done_ns", timeout=TIMEOUT)
     cpu = proc_cpu_seconds(ingestd.p.pid)
     rss = proc_peak_rss_mb(ingestd.p.pid)
@@ -240,7 +244,8 @@ def main():
     facts = machine()
     print(f"machine: {facts['cores']} cores, {facts['cpu_model']}, load {facts['loadavg_start']}", flush=True)
     write_registry(os.path.join(WORK, "devices.json"))
-    sessions = (["bench-limit", "bench-ceiling", "bench-ingestd"] + (["bench-ingestd-mosquitto"] if COMPARE_LIBMOSQUITTO else [])
+    sessions = (["bench-limit", "bench-ceiling", "bench-ingestd"] + (["bench-ingestd-baseline"] if BASELINE_BIN else [])
+                + (["bench-ingestd-mosquitto"] if COMPARE_LIBMOSQUITTO else [])
                 + (["bench-ingestd-influx"] if INFLUX_PORT else []))
     for s in sessions:
         make_session(s)
@@ -261,6 +266,14 @@ def main():
                                 "--client-id", "bench-ceiling", "--topic", FILTER, "--count", str(N),
                                 "--receive-maximum", str(RECEIVE_MAXIMUM)])
     print(f"  {ceiling['rate']} msg/s", flush=True)
+
+    baseline = None
+    if BASELINE_BIN:
+        print(f"baseline: ingestd of {BASELINE_REV} drains its backlog into the fake InfluxDB …", flush=True)
+        sink, sink_port = start_sink("drain-baseline", N)
+        baseline = drain_ingestd("drain-baseline", "bench-ingestd-baseline", sink, sink_port, bin_dir=BASELINE_BIN)
+        baseline["revision"] = BASELINE_REV
+        print(f"  {baseline['rate']} msg/s, {baseline['cpu_us_per_message']} µs CPU/msg, peak RSS {baseline['peak_rss_mb']} MB", flush=True)
 
     print("drain: ingestd drains its backlog into the fake InfluxDB …", flush=True)
     sink, sink_port = start_sink("drain", N)
@@ -316,7 +329,7 @@ def main():
                      "payload_example": "see Sources/ingestd-bench/Publisher.swift"},
         "publish": backlog, "limit_mosquitto_sub": limit, "ceiling_subscriber": ceiling, "drain_ingestd": drain,
         "ratio": round(ratio, 3), "ratio_to_ceiling": round(ratio_to_ceiling, 3),
-        "drain_ingestd_libmosquitto": mosquitto,
+        "drain_ingestd_libmosquitto": mosquitto, "drain_ingestd_baseline": baseline,
         "live": live, "influx_real": influx,
     }
     rows = [
@@ -334,6 +347,11 @@ def main():
         ("broker / sink CPU per message (drain)", f"{drain['broker_cpu_us_per_message']} / {drain['sink_cpu_us_per_message']} µs",
          "sharing the cores with ingestd"),
     ]
+    if baseline:
+        rows.append((f"baseline {BASELINE_REV}: same drain", f"{baseline['rate']:,} msg/s",
+                     f"{baseline['cpu_us_per_message']} µs CPU/msg, peak RSS {baseline['peak_rss_mb']} MB; "
+                     f"this build: {drain['rate'] / baseline['rate']:.2f}x the rate, "
+                     f"{drain['cpu_us_per_message'] / baseline['cpu_us_per_message']:.2f}x the CPU"))
     if mosquitto:
         rows.append(("same drain, MQTT_CLIENT=libmosquitto", f"{mosquitto['rate']:,} msg/s",
                      f"{mosquitto['cpu_us_per_message']} µs CPU/msg, ratio {mosquitto['rate'] / limit['rate']:.2f}"))
@@ -354,7 +372,7 @@ def main():
     with open(out, "w") as f:
         json.dump(result, f, indent=2)
     print(f"\nwritten: {os.path.relpath(out, ROOT)}")
-    for name, part in (("drain", drain), ("drain-mosquitto", mosquitto), ("influx", influx)):
+    for name, part in (("drain", drain), ("drain-baseline", baseline), ("drain-mosquitto", mosquitto), ("influx", influx)):
         if part and (part["lines_acked"] < N or part["ingestd_rejected"] != 0):
             raise SystemExit(f"{name}: not every message arrived ({part})")
 

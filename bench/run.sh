@@ -3,6 +3,7 @@
 # loopback ports, runs bench/bench.py, prints a table and writes bench/results/<timestamp>.json.
 #   N=50000 bench/run.sh          quick run (default N=200000)
 #   SKIP_INFLUX=1 bench/run.sh    without the real-InfluxDB variant
+#   BASELINE=<git rev> bench/run.sh   also drains with that revision's ingestd in the same run (before/after)
 # Other knobs: DEVICES, LIVE_RATE, LIVE_SECONDS, INFLUX_BATCH_SIZE, INFLUX_FLUSH_INTERVAL_MS, KEEP=1.
 # Installs nothing: it stops with a message when a tool is missing (scripts/install-deps.sh has them).
 set -euo pipefail
@@ -19,6 +20,21 @@ fi
 
 echo "==> swift build -c release"
 swift build -c release 2>&1 | tail -n 1
+
+# A change is measured against the revision before it in the same run: the machine is shared and noisy,
+# so numbers from two runs are not comparable. The baseline is built from a clean checkout of that
+# revision in .build-baseline/ (ignored by git), with its own build folder.
+if [ -n "${BASELINE:-}" ]; then
+  rev=$(git rev-parse --verify "$BASELINE^{commit}")
+  src=.build-baseline/src
+  if [ ! -d "$src" ]; then git worktree add --detach "$src" "$rev" >/dev/null; fi
+  git -C "$src" checkout -q --detach "$rev"
+  echo "==> baseline $(git -C "$src" log -1 --format='%h %s' | cut -c1-80): swift build -c release"
+  (cd "$src" && swift build -c release 2>&1 | tail -n 1)
+  BASELINE_BIN_DIR="$PWD/$src/.build/release"
+  BASELINE_REV=$(git -C "$src" log -1 --format=%h)
+  export BASELINE_BIN_DIR BASELINE_REV
+fi
 
 . scripts/lib/servers.sh
 WORK=$(mktemp -d /tmp/ingestd-bench.XXXXXX)
