@@ -10,6 +10,9 @@ Phases, all in one run against one mosquitto:
      clock runs from ingestd's start to the sink's acknowledgement of the N-th point.
   4. live: ingestd connected, the publisher sends at a steady rate, the sink measures publish -> ack.
   5. influx: ingestd drains the third backlog into the real influxd (through the counting proxy).
+  6. slow sinks: SLOW_N more messages are published to sessions made after the phases above, and ingestd
+     drains each into a fake InfluxDB answering every write after SLOW_SINKS_MS (0, 100, 1000) ms:
+     what a slow InfluxDB (InfluxDB 3 waits for its WAL flush, once a second) does to throughput.
 With BASELINE (bench/run.sh builds that revision), phase 3 first drains a backlog of its own with the
 baseline's ingestd, so a change is compared with the revision before it in the same run.
 """
@@ -33,6 +36,9 @@ FILTER = "tenant/+/device/+/+"
 TIMEOUT = float(os.environ.get("PHASE_TIMEOUT", "120"))
 # Also drain with MQTT_CLIENT=libmosquitto, to compare the two MQTT clients in the same run.
 COMPARE_LIBMOSQUITTO = os.environ.get("COMPARE_LIBMOSQUITTO", "1") != "0"
+# Write latencies of the slow-sink phases (ms); 0 is the instant sink on the same backlog, for the ratio.
+SLOW_SINKS_MS = [int(x) for x in os.environ.get("SLOW_SINKS_MS", "0,100,1000").split(",") if x.strip()]
+SLOW_N = int(os.environ.get("SLOW_N", "20000"))
 # ingestd's default; the limit run uses the same (see README "Benchmark").
 RECEIVE_MAXIMUM = int(os.environ.get("MQTT_RECEIVE_MAXIMUM", "1000"))
 
@@ -158,8 +164,10 @@ def publish(count, rate=0, wait_key="published"):
     return result
 
 
-def start_sink(name, expect, latency=False, upstream=None):
+def start_sink(name, expect, latency=False, upstream=None, delay_ms=0):
     args = [os.path.join(BIN, "ingestd-bench"), "sink", "--port", "0", "--expect", str(expect)]
+    if delay_ms:
+        args += ["--delay-ms", str(delay_ms)]
     if latency:
         args.append("--latency")
     if upstream:
@@ -209,7 +217,8 @@ def drain_subscriber(argv):
             "cpu_seconds": round(cpu, 2), "cpu_us_per_message": round(cpu / N * 1e6, 2)}
 
 
-def drain_ingestd(name, client_id, sink, sink_port, extra_env=None, bin_dir=BIN):
+def drain_ingestd(name, client_id, sink, sink_port, extra_env=None, bin_dir=BIN, messages=None):
+    messages = messages or N
     log = os.path.join(WORK, f"ingestd-{name}.log")
     env = ingestd_env(client_id, sink_port)
     env.update(extra_env or {})
@@ -229,14 +238,14 @@ def drain_ingestd(name, client_id, sink, sink_port, extra_env=None, bin_dir=BIN)
     stats = final_stats(log)
     seconds = (done["done_ns"] - start) / 1e9
     return {
-        "messages": N, "seconds": round(seconds, 3), "rate": int(N / seconds),
-        "cpu_seconds": cpu, "cpu_seconds_per_million": round(cpu / N * 1e6, 2),
-        "cpu_us_per_message": round(cpu / N * 1e6, 2), "peak_rss_mb": round(rss, 1),
+        "messages": messages, "seconds": round(seconds, 3), "rate": int(messages / seconds),
+        "cpu_seconds": cpu, "cpu_seconds_per_million": round(cpu / messages * 1e6, 2),
+        "cpu_us_per_message": round(cpu / messages * 1e6, 2), "peak_rss_mb": round(rss, 1),
         "batches": done["requests"], "lines_acked": done["lines"], "refused_batches": done["refused"],
         "ingestd_received": int(stats.get("received", -1)), "ingestd_rejected": int(stats.get("rejected", -1)),
         "ingestd_exit": ingestd.p.returncode, "log": log,
-        "broker_cpu_us_per_message": round(broker_cpu / N * 1e6, 2) if broker_cpu is not None else None,
-        "sink_cpu_us_per_message": round(sink_cpu / N * 1e6, 2),
+        "broker_cpu_us_per_message": round(broker_cpu / messages * 1e6, 2) if broker_cpu is not None else None,
+        "sink_cpu_us_per_message": round(sink_cpu / messages * 1e6, 2),
     }
 
 
@@ -317,6 +326,21 @@ def main():
         influx = drain_ingestd("influx", "bench-ingestd-influx", sink, sink_port)
         print(f"  {influx['rate']} msg/s", flush=True)
 
+    slow = []
+    if SLOW_SINKS_MS and SLOW_N > 0:
+        slow_sessions = [f"bench-slow-{ms}" for ms in SLOW_SINKS_MS]
+        for session in slow_sessions:
+            make_session(session)
+        print(f"slow sinks: publishing {SLOW_N} more messages for {len(slow_sessions)} new sessions …", flush=True)
+        publish(SLOW_N)
+        for ms, client_id in zip(SLOW_SINKS_MS, slow_sessions):
+            print(f"slow sink: ingestd drains {SLOW_N} messages into a sink answering after {ms} ms …", flush=True)
+            sink, sink_port = start_sink(f"slow-{ms}", SLOW_N, delay_ms=ms)
+            part = drain_ingestd(f"slow-{ms}", client_id, sink, sink_port, messages=SLOW_N)
+            part["delay_ms"] = ms
+            slow.append(part)
+            print(f"  {part['rate']} msg/s, {part['batches']} batches, peak RSS {part['peak_rss_mb']} MB", flush=True)
+
     facts["loadavg_end"] = loadavg()
     ratio = drain["rate"] / limit["rate"]
     ratio_to_ceiling = drain["rate"] / ceiling["rate"]
@@ -330,7 +354,7 @@ def main():
         "publish": backlog, "limit_mosquitto_sub": limit, "ceiling_subscriber": ceiling, "drain_ingestd": drain,
         "ratio": round(ratio, 3), "ratio_to_ceiling": round(ratio_to_ceiling, 3),
         "drain_ingestd_libmosquitto": mosquitto, "drain_ingestd_baseline": baseline,
-        "live": live, "influx_real": influx,
+        "live": live, "influx_real": influx, "slow_sinks": slow,
     }
     rows = [
         ("mosquitto_sub drain (limit)", f"{limit['rate']:,} msg/s",
@@ -361,6 +385,15 @@ def main():
     ]
     if influx:
         rows.append(("ingestd drain -> real influxd", f"{influx['rate']:,} msg/s", f"{influx['seconds']} s, {influx['batches']} batches"))
+    instant = next((p for p in slow if p["delay_ms"] == 0), None)
+    for part in slow:
+        if part["delay_ms"] == 0:
+            continue
+        share = f", {part['rate'] / instant['rate']:.3f}x the instant sink" if instant else ""
+        rows.append((f"drain {SLOW_N} -> sink answering after {part['delay_ms']} ms", f"{part['rate']:,} msg/s",
+                     f"{part['batches']} batches, peak RSS {part['peak_rss_mb']} MB{share}"))
+    if instant:
+        rows.append((f"drain {SLOW_N} -> instant sink (same backlog)", f"{instant['rate']:,} msg/s", f"{instant['batches']} batches"))
     rows.append(("publisher (backlog)", f"{backlog['rate']:,} msg/s", f"{len(sessions)} sessions"))
     rows.append(("load average start / end", f"{facts['loadavg_start'][0]} / {facts['loadavg_end'][0]}", f"{facts['cores']} cores"))
     width = max(len(r[0]) for r in rows)
@@ -372,8 +405,9 @@ def main():
     with open(out, "w") as f:
         json.dump(result, f, indent=2)
     print(f"\nwritten: {os.path.relpath(out, ROOT)}")
-    for name, part in (("drain", drain), ("drain-baseline", baseline), ("drain-mosquitto", mosquitto), ("influx", influx)):
-        if part and (part["lines_acked"] < N or part["ingestd_rejected"] != 0):
+    for name, part in (("drain", drain), ("drain-baseline", baseline), ("drain-mosquitto", mosquitto), ("influx", influx),
+                       *((f"slow-{p['delay_ms']}", p) for p in slow)):
+        if part and (part["lines_acked"] < part["messages"] or part["ingestd_rejected"] != 0):
             raise SystemExit(f"{name}: not every message arrived ({part})")
 
 

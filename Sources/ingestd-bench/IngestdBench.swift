@@ -5,7 +5,7 @@ import Glibc
 /// Load tools for `bench/run.sh`; not part of ingestd.
 ///
 ///     ingestd-bench publish --port P --count N [--devices 1000] [--rate 0] [--qos 1] [--window 2000]
-///     ingestd-bench sink --port P [--expect N] [--latency] [--upstream PORT]
+///     ingestd-bench sink --port P [--expect N] [--latency] [--delay-ms MS] [--upstream PORT]
 ///     ingestd-bench hotpath [--count N] [--devices D]
 ///     ingestd-bench subscribe --port P --count N --client-id ID [--topic F] [--receive-maximum 1000]
 ///
@@ -39,7 +39,7 @@ struct IngestdBench {
 
     static func usage() -> Never {
         writeError("usage: ingestd-bench publish --port P --count N [--devices D] [--rate R] [--qos Q] [--window W] [--tenant T]\n")
-        writeError("       ingestd-bench sink --port P [--expect N] [--latency] [--upstream PORT]\n")
+        writeError("       ingestd-bench sink --port P [--expect N] [--latency] [--delay-ms MS] [--upstream PORT]\n")
         writeError("       ingestd-bench hotpath [--count N] [--devices D]\n")
         writeError("       ingestd-bench subscribe --port P --count N --client-id ID [--topic F] [--receive-maximum R]\n")
         exit(64)

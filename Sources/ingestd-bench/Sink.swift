@@ -4,8 +4,9 @@ import Glibc
 import Foundation
 import Synchronization
 
-/// A fake InfluxDB that answers every write with 204 at once and counts lines, or (`--upstream`)
-/// a counting proxy in front of a real one. One thread per connection (ingestd keeps
+/// A fake InfluxDB that answers every write with 204 at once (or `--delay-ms` later, like an InfluxDB
+/// 3 waiting for its WAL flush or a loaded server) and counts lines, or (`--upstream`) a counting
+/// proxy in front of a real one. One thread per connection (ingestd keeps
 /// `INFLUX_CONCURRENCY` connections alive), blocking I/O, no allocation per request beyond the
 /// connection's growing buffer.
 struct Sink {
@@ -13,11 +14,13 @@ struct Sink {
     let expect: Int
     let latency: Bool
     let upstreamPort: Int?
+    let delayMilliseconds: Int
 
     init(options: Options) {
         port = options.int("port", 0)
         expect = options.int("expect", 0)
         latency = options.flag("latency")
+        delayMilliseconds = options.int("delay-ms", 0)
         let upstream = options.int("upstream", 0)
         upstreamPort = upstream > 0 ? upstream : nil
     }
@@ -50,8 +53,10 @@ struct Sink {
             setsockopt(connection, Int32(IPPROTO_TCP), TCP_NODELAY, &yes, socklen_t(MemoryLayout<Int32>.size))
             let upstreamPort = self.upstreamPort
             let latency = self.latency
+            let delay = self.delayMilliseconds
             let thread = Thread {
-                SinkConnection(socket: connection, upstreamPort: upstreamPort, latency: latency, state: state).serve()
+                SinkConnection(socket: connection, upstreamPort: upstreamPort, latency: latency,
+                               delayMilliseconds: delay, state: state).serve()
             }
             thread.start()
         }
@@ -128,6 +133,9 @@ struct SinkConnection {
     let socket: Int32
     let upstreamPort: Int?
     let latency: Bool
+    /// Every write is answered this long after its body arrived (each connection serves one request at
+    /// a time, as HTTP/1.1 without pipelining does, so this is the latency every request sees).
+    let delayMilliseconds: Int
     let state: SinkState
 
     private static let noContent = Array("HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n".utf8)
@@ -167,6 +175,7 @@ struct SinkConnection {
                 guard upstreamReader.with(upstreamReader.start..<answerEnd, { sendAll(socket, $0) }) else { return }
                 upstreamReader.consume(upTo: answerEnd)
             } else if isWrite {
+                if delayMilliseconds > 0 { usleep(useconds_t(delayMilliseconds * 1000)) }
                 let (lines, latencies) = reader.with(head.end..<end) { count($0) }
                 state.acknowledged(lines: lines, bytes: head.contentLength, latencies: latencies)
                 guard sendAll(socket, Self.noContent) else { return }
