@@ -8,9 +8,11 @@ final class SecretSettingsTests: XCTestCase {
 
     private func load(_ environment: [String: String], files: [String: String] = [:]) throws(SettingsError) -> Settings {
         var environment = environment
-        // The password secrets need their user names, or the settings conflict for another reason.
+        // The passwords need their user names, or the settings conflict for another reason.
         environment["MQTT_USERNAME"] = "mu"
-        environment["INFLUXDB_USERNAME"] = "iu"
+        let influxPassword = environment.keys.contains { $0.hasPrefix("INFLUXDB_PASSWORD") }
+            || (environment["CREDENTIALS_DIRECTORY"] != nil && files.keys.contains { $0.hasSuffix("/INFLUXDB_PASSWORD") })
+        if influxPassword { environment["INFLUXDB_USERNAME"] = "iu" }
         return try Settings(environment: environment, hostname: "h", fileProblem: { _ in nil }, readSecret: { path in
             if path.hasPrefix("/unreadable") { return .unreadable(reason: "permission denied") }
             return files[path].map { .contents($0) } ?? .missing
