@@ -87,6 +87,8 @@ public struct Settings: Sendable {
     public var pgUser: String
     public var pgPassword: String?
     public var pgSSLMode: PostgresSSLMode
+    /// PG_SSLROOTCERT: the CA file `verify-ca`/`verify-full` trust (nil = the system's CA bundle).
+    public var pgSSLRootCert: String?
     public var pgPoolSize: Int
     public var registryCreateSchema: Bool
     public var registryWaitSeconds: Int
@@ -195,6 +197,14 @@ public struct Settings: Sendable {
         pgUser = env.string("PG_USER", default: "postgres")
         pgPassword = try env.secret("PG_PASS", read: readSecret)
         pgSSLMode = try env.choice("PG_SSLMODE", default: .prefer)
+        pgSSLRootCert = env.optionalString("PG_SSLROOTCERT")
+        if let path = pgSSLRootCert {
+            // libpq quietly verifies with `require` when a root certificate is present; say it instead.
+            guard pgSSLMode.verifiesCertificate else {
+                throw .conflict(names: ["PG_SSLROOTCERT", "PG_SSLMODE"], reason: "a root certificate is only used with PG_SSLMODE=verify-ca or verify-full")
+            }
+            if let problem = fileProblem(path) { throw .unreadableFile(name: "PG_SSLROOTCERT", path: path, reason: problem) }
+        }
         pgPoolSize = try env.integer("PG_POOL_SIZE", default: 4, range: 1...100)
         registryCreateSchema = try env.flag("REGISTRY_CREATE_SCHEMA", default: false)
         registryWaitSeconds = try env.integer("REGISTRY_WAIT_SECONDS", default: 30, range: 0...3600)
