@@ -34,12 +34,12 @@ public final class MetricsExporter: Sendable {
 
     public init(version: String = IngestdVersion.current) {
         let registry = self.registry
-        series = StatsKey.all.map { key in
+        series = StatsKey.all.map { key -> (key: StatsKey, metric: Series) in
             switch key.kind {
             case .counter:
-                (key, .counter(registry.makeCounter(descriptor: Self.name(key.name, unit: "total", help: key.help))))
+                return (key, .counter(registry.makeCounter(descriptor: MetricsExporter.name(key.name, unit: "total", help: key.help))))
             case .gauge:
-                (key, .gauge(registry.makeGauge(descriptor: Self.name(key.name, unit: "", help: key.help))))
+                return (key, .gauge(registry.makeGauge(descriptor: MetricsExporter.name(key.name, unit: "", help: key.help))))
             }
         }
         registry.makeGauge(descriptor: Self.name("build_info", unit: "", help: "always 1; the version is in the label"),
