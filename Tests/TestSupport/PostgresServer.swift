@@ -32,13 +32,14 @@ public final class PostgresServer: Sendable {
         self.port = port
         guard let binaries = Self.findBinaries() else { throw PostgresServerError("PostgreSQL server binaries (initdb, pg_ctl) not found; install the postgresql package") }
         self.binaries = binaries
-        directory = try TemporaryDirectory(prefix: "postgres")
+        let folder = try TemporaryDirectory(prefix: "postgres")
+        directory = folder
         if geteuid() == 0 {
-            try await Self.run("/bin/chown", ["-R", "postgres:postgres", directory.path], asPostgres: false, log: nil)
+            try await Self.run("/bin/chown", ["-R", "postgres:postgres", folder.path], asPostgres: false, log: nil)
         }
         if let tls {
             // The server reads its key only when the server's user owns it and no one else can read it.
-            let certificate = directory.file("server.crt"), key = directory.file("server.key")
+            let certificate = folder.file("server.crt"), key = folder.file("server.key")
             try FileManager.default.copyItem(atPath: tls.certificate, toPath: certificate)
             try FileManager.default.copyItem(atPath: tls.key, toPath: key)
             try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: key)
