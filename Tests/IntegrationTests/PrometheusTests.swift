@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import TestSupport
 import XCTest
 
@@ -76,8 +73,8 @@ final class PrometheusTests: XCTestCase {
         try await eventually("everything written") { process.latestStats()["influx_buffer"] == "0" && process.latestStats()["influx_batch_ok"] != "0" }
 
         // Every series name of /metrics is in Prometheus, and Prometheus holds no other ingestd_ name.
-        let metricsText = try await testGet("http://\(address)/metrics")
-        let exposed = Set(try await PrometheusText.parse(metricsText).samples.keys.map { String($0.prefix { $0 != "{" }) })
+        let metricsText = String(decoding: try await testHTTP(method: "GET", url: "http://\(address)/metrics").body, as: UTF8.self)
+        let exposed = Set(try await PrometheusText.parse(metricsText).samples.keys.map { sample in String(sample.prefix { $0 != "{" }) })
         XCTAssertTrue(exposed.contains("ingestd_spool_bytes") && exposed.contains("ingestd_build_info"), "\(exposed.sorted())")
         var scraped: Set<String> = []
         try await eventually("prometheus has every series of /metrics", timeout: 60, every: 0.5) {
@@ -87,7 +84,8 @@ final class PrometheusTests: XCTestCase {
         XCTAssertEqual(scraped.sorted(), exposed.sorted())
 
         // The alert rules load and evaluate.
-        let rules = try await testGetJSON("\(prometheus.baseURL)/api/v1/rules")
+        let rulesAnswer = try await testHTTP(method: "GET", url: "\(prometheus.baseURL)/api/v1/rules")
+        let rules = (try JSONSerialization.jsonObject(with: rulesAnswer.body) as? [String: Any]) ?? [:]
         let groups = ((rules["data"] as? [String: Any])?["groups"] as? [[String: Any]]) ?? []
         let loaded = groups.flatMap { ($0["rules"] as? [[String: Any]]) ?? [] }
         XCTAssertEqual(loaded.count, 8, "\(rules)")
@@ -128,15 +126,5 @@ final class PrometheusTests: XCTestCase {
         } catch {}
         let stopped = try await harness.stopIngestd()
         XCTAssertEqual(stopped, 0)
-    }
-
-    private func testGet(_ url: String) async throws -> String {
-        let (data, _) = try await URLSession.shared.data(from: URL(string: url)!)
-        return String(decoding: data, as: UTF8.self)
-    }
-
-    private func testGetJSON(_ url: String) async throws -> [String: Any] {
-        let (data, _) = try await URLSession.shared.data(from: URL(string: url)!)
-        return (try JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
     }
 }
