@@ -73,7 +73,7 @@ final class SecretsTests: XCTestCase {
         do {
             try await eventually("subscribed", timeout: 60) { process.process.log().contains("msg=\"mqtt subscribed\"") }
             try await broker.publish(topic: Fleet.topic("d1"), payload: Fleet.telemetry("d1", seq: 1))
-            try await eventually("one write", timeout: 60) { try await !fake.requests().isEmpty }
+            try await eventually("one write", timeout: 60) { try await fake.requests().isEmpty == false }
             let request = try await fake.requests()[0]
             XCTAssertEqual(request.headers["authorization"], "Bearer cred-token-789")
             XCTAssertFalse(process.process.log().contains("cred-token"), "never in a log line")
