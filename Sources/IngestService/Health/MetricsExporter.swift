@@ -43,7 +43,7 @@ public final class MetricsExporter: Sendable {
             }
         }
         registry.makeGauge(descriptor: Self.name("build_info", unit: "", help: "always 1; the version is in the label"),
-                           labels: [("version", version)]).set(1)
+                           labels: [("version", version)]).set(Int64(1))
         var reasons: [RejectReason: Counter] = [:]
         for reason in RejectReason.allCases {
             reasons[reason] = registry.makeCounter(
