@@ -79,6 +79,22 @@ final class SpoolToolsTests: XCTestCase {
         XCTAssertEqual(count, 300)
     }
 
+    /// On a terminal (util-linux `script` gives it one) replay draws a bar, redrawn in place.
+    func testReplayDrawsAProgressBarOnATerminal() async throws {
+        guard let script = ExecutableLocator.find("script") else { throw XCTSkip("script (util-linux) is not installed") }
+        guard let binary = IngestdProcess.binaryPath() else { return XCTFail("the ingestd binary is not built") }
+        try await harness.influx.restart()
+        let child = try ChildProcess(name: "script", executable: script, arguments: ["-qec", "'\(binary)' spool replay", "/dev/null"],
+                                     environment: harness.environment(), logPath: harness.directory.file("tty.log"))
+        let code = try await child.waitForExit(timeout: 120)
+        let output = child.log()
+        XCTAssertEqual(code, 0, output)
+        XCTAssertTrue(output.contains("\r\u{1B}[K[#"), "a bar redrawn in place: \(output)")
+        XCTAssertTrue(output.contains("] 100% "), output)
+        XCTAssertFalse(output.contains("spool replay progress"), "no progress log lines on a terminal: \(output)")
+        XCTAssertEqual(segments, [])
+    }
+
     func testReplayGoesPastASegmentItCannotReadAndExitsNonZero() async throws {
         let all = segments
         XCTAssertGreaterThan(all.count, 2)
