@@ -18,6 +18,8 @@ command -v openssl >/dev/null || need+=(openssl)
 command -v systemd-analyze >/dev/null || need+=(systemd)   # `systemd-analyze verify` checks the unit file
 # PostgreSQL server binaries for the registry tests (they start their own server as user postgres).
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql)
+# Prometheus and promtool: a real Prometheus scrapes ingestd, promtool checks and unit-tests the alert rules.
+{ command -v prometheus >/dev/null && command -v promtool >/dev/null; } || need+=(prometheus)
 command -v runuser >/dev/null || [ -x /usr/sbin/runuser ] || need+=(util-linux)
 
 if [ ${#need[@]} -gt 0 ]; then

@@ -4,12 +4,12 @@ import IngestCore
 import IngestService
 import Logging
 
-/// `ingestd spool status|replay|purge`: look after the spool while the daemon is stopped.
+/// `ingestd spool status|replay|export|purge`: look after the spool while the daemon is stopped.
 struct SpoolCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spool",
-        abstract: "Inspect, replay or purge the disk spool (SPOOL_DIR) while the daemon is stopped.",
-        subcommands: [Status.self, Replay.self, Purge.self]
+        abstract: "Inspect, replay, export or purge the disk spool (SPOOL_DIR) while the daemon is stopped.",
+        subcommands: [Status.self, Replay.self, Export.self, Purge.self]
     )
 
     struct Status: AsyncParsableCommand {
@@ -29,7 +29,9 @@ struct SpoolCommand: AsyncParsableCommand {
     }
 
     struct Replay: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Send every spooled batch to InfluxDB now, then exit (1 if InfluxDB refused to take them).")
+        static let configuration = CommandConfiguration(
+            abstract: "Send every spooled batch to InfluxDB now, oldest first, going past any it cannot send; exit 1 if anything is left.",
+            discussion: "Shows a progress bar on a terminal, a log line every few seconds otherwise, and a summary at the end.")
 
         func run() async throws {
             let (settings, logger, lock, store) = try SpoolCommand.prepare()
@@ -37,14 +39,47 @@ struct SpoolCommand: AsyncParsableCommand {
             let client = InfluxClient(configuration: settings.influxClientConfiguration, logger: logger)
             defer { client.shutdown() }
             let replayer = SpoolReplayer(store: store, client: client, backoff: settings.retryBackoff, logger: logger)
-            let complete = await replayer.replayAll()
-            let left = await store.spool.status
+            let progress = try await SpoolReplayRun(replayer: replayer, store: store, backoff: settings.retryBackoff, logger: logger).run()
+            print(progress.summary)
             logger.info("spool replay finished", metadata: [
-                "lines": "\(store.metrics.replayedLines.load(ordering: .relaxed))",
+                "segments": "\(progress.totalSegments)", "sent": "\(progress.sentSegments)", "lines": "\(progress.lines)",
+                "unreadable": "\(progress.missingSegments)", "segments_left": "\(progress.leftSegments)",
                 "dead_letter_lines": "\(store.metrics.deadLetterLines.load(ordering: .relaxed))",
-                "segments_left": "\(left.segments)",
             ])
-            if !complete { throw ExitCode(IngestExitCode.failure.rawValue) }
+            if progress.leftSegments > 0 || progress.missingSegments > 0 { throw ExitCode(IngestExitCode.failure.rawValue) }
+        }
+    }
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write the spool as line-protocol files, one per database (DIR/<database>.lp), and keep the spool.",
+            discussion: """
+                Each file can be sent as it is, e.g. `influx write --bucket DB --precision ns --file DB.lp` or
+                `curl --data-binary @DB.lp 'http://influxdb:8086/write?db=DB&precision=ns'`.
+                """)
+
+        @Argument(help: "A folder that does not exist yet, or an empty one.")
+        var directory: String
+
+        func run() async throws {
+            let (settings, logger, lock, store) = try SpoolCommand.prepare()
+            defer { lock.release() }
+            let export: SpoolExport.Summary
+            do {
+                export = try await SpoolExport(store: store, directory: directory).run()
+            } catch {
+                throw SpoolCommand.fail("cannot export the spool of \(settings.spoolDirectory) to \(directory): \(error)")
+            }
+            for file in export.files {
+                print("\(file.path): \(file.lines) lines (database \(file.database))")
+            }
+            print("spool export: \(export.segments) segments, \(export.lines) lines in \(export.files.count) files"
+                + (export.unreadable > 0 ? ", \(export.unreadable) unreadable segments moved to corrupt/" : ""))
+            logger.info("spool exported", metadata: [
+                "directory": "\(directory)", "segments": "\(export.segments)", "lines": "\(export.lines)",
+                "files": "\(export.files.count)", "unreadable": "\(export.unreadable)",
+            ])
+            if export.unreadable > 0 { throw ExitCode(IngestExitCode.failure.rawValue) }
         }
     }
 

@@ -250,7 +250,7 @@ final class SettingsTests: XCTestCase {
         XCTAssertFalse(printed.contains("SECRET"), printed)
         XCTAssertTrue(printed.contains("PG_PASS=(set, redacted)"), printed)
 
-        assertInvalid(["PG_SSLMODE": "verify-full"], names: "PG_SSLMODE")
+        assertInvalid(["PG_SSLMODE": "allow"], names: "PG_SSLMODE")
         assertInvalid(["PG_PORT": "0"], names: "PG_PORT")
         assertInvalid(["MODE": "TEST"], names: "MODE")
         assertInvalid(["REGISTRY_NOTIFY_CHANNEL": "bad channel; DROP"], names: "REGISTRY_NOTIFY_CHANNEL")

@@ -105,6 +105,12 @@ final class HealthServerTests: XCTestCase {
         snapshot.influxRetries = 1
         snapshot.influxUp = false
         snapshot.spoolBatches = 2
+        snapshot.spoolBytes = 4096
+        snapshot.spoolFull = true
+        snapshot.spoolReplayedLines = 77
+        snapshot.deadLetterLines = 6
+        snapshot.registryUp = false
+        snapshot.lastWriteError = "HTTP 503"
         snapshot.authCacheHits = 99
         snapshot.authCacheMisses = 5
         snapshot.authCacheSize = 5
@@ -112,15 +118,15 @@ final class HealthServerTests: XCTestCase {
         snapshot.mqttReconnects = 2
 
         let parsed = try await PrometheusText.parse(exporter.render(snapshot))
-        let stats = snapshot.metadata(messagesPerSecond: 0)
-        for key in MetricsExporter.counterKeys {
-            XCTAssertEqual(parsed.families["ingestd_\(key)"], "counter", key)
-            XCTAssertEqual(parsed.samples["ingestd_\(key)_total"], Double("\(stats[key]!)"), key)
+        let stats = snapshot.metadata(messagesPerSecond: 0).mapValues { "\($0)" }
+        XCTAssertEqual(MetricsContract.mismatches(stats: stats, metrics: parsed), [])
+        for key in StatsKey.all {
+            XCTAssertEqual(parsed.families["ingestd_\(key.name)"], key.kind == .counter ? "counter" : "gauge", key.name)
         }
-        for key in MetricsExporter.gaugeKeys {
-            XCTAssertEqual(parsed.families["ingestd_\(key)"], "gauge", key)
-            XCTAssertEqual(parsed.samples["ingestd_\(key)"], Double("\(stats[key]!)"), key)
-        }
+        XCTAssertEqual(parsed.samples["ingestd_spool_bytes"], 4096)
+        XCTAssertEqual(parsed.samples["ingestd_dead_letter_lines_total"], 6)
+        XCTAssertEqual(parsed.samples["ingestd_ready"], 0, "spool full and InfluxDB down")
+        XCTAssertEqual(parsed.samples["ingestd_build_info{version=\"\(IngestdVersion.current)\"}"], 1)
         for reason in RejectReason.allCases {
             XCTAssertEqual(parsed.samples["ingestd_rejected_reason_total{reason=\"\(reason.rawValue)\"}"],
                            Double(snapshot.pipeline.rejected(reason)), reason.rawValue)
@@ -139,6 +145,24 @@ final class HealthServerTests: XCTestCase {
         snapshot.pipeline.received = 2000
         let again = try await PrometheusText.parse(exporter.render(snapshot))
         XCTAssertEqual(again.samples["ingestd_received_total"], 2000)
+    }
+
+    /// The comparison itself notices a key missing on either side and a differing value.
+    func testTheMetricsContractNoticesAMissingKeyEitherWay() async throws {
+        let snapshot = StatsSnapshot()
+        let parsed = try await PrometheusText.parse(MetricsExporter().render(snapshot))
+        var stats = snapshot.metadata(messagesPerSecond: 0).mapValues { "\($0)" }
+        XCTAssertEqual(MetricsContract.mismatches(stats: stats, metrics: parsed), [])
+        stats["corrupt_segments"] = "0"
+        XCTAssertEqual(MetricsContract.mismatches(stats: stats, metrics: parsed), ["corrupt_segments: in the stats line, not in /metrics"])
+        stats["corrupt_segments"] = nil
+        stats["spool_bytes"] = nil
+        XCTAssertEqual(MetricsContract.mismatches(stats: stats, metrics: parsed),
+                       ["spool_bytes: in /metrics (ingestd_spool_bytes), not in the stats line"])
+        stats["spool_bytes"] = "1"
+        stats["rejected_BAD_JSON"] = "2"
+        XCTAssertEqual(MetricsContract.mismatches(stats: stats, metrics: parsed),
+                       ["spool_bytes: stats 1, metrics 0.0", "rejected_BAD_JSON: stats 2, metrics 0.0"])
     }
 }
 

@@ -136,4 +136,70 @@ final class DeployTests: XCTestCase {
         }
         XCTAssertTrue(sql.contains("CREATE TABLE IF NOT EXISTS device_registry"))
     }
+
+    /// The alert rules pass `promtool check rules` and their unit tests (`promtool test rules`).
+    func testPromtoolChecksAndUnitTestsTheAlertRules() async throws {
+        guard let promtool = ExecutableLocator.find("promtool") else {
+            return XCTFail("promtool is not installed (Debian package prometheus; scripts/install-deps.sh installs it)")
+        }
+        let rules = path("deploy/prometheus/ingestd-alerts.yml")
+        let check = try await shell("'\(promtool)' check rules '\(rules)' 2>&1")
+        XCTAssertEqual(check.code, 0, check.output)
+        XCTAssertTrue(check.output.contains("SUCCESS: 8 rules found"), check.output)
+        let unit = try await shell("cd '\(path("deploy/prometheus"))' && '\(promtool)' test rules ingestd-alerts.test.yml 2>&1")
+        XCTAssertEqual(unit.code, 0, unit.output)
+        XCTAssertTrue(unit.output.contains("SUCCESS"), unit.output)
+        let config = try await shell("'\(promtool)' check config '\(path("deploy/prometheus/prometheus.yml"))' 2>&1")
+        XCTAssertEqual(config.code, 0, config.output)
+
+        // Every alert the rules file defines has a test that expects it to fire.
+        let tests = try read("deploy/prometheus/ingestd-alerts.test.yml")
+        for line in try read("deploy/prometheus/ingestd-alerts.yml").split(separator: "\n") where line.contains("- alert: ") {
+            let name = line.split(separator: " ").last.map(String.init) ?? ""
+            XCTAssertTrue(tests.contains("alertname: \(name)\n        exp_alerts:\n          - exp_labels"), "a firing test for \(name)")
+        }
+    }
+
+    /// The compose stack keeps its secrets in files, publishes its ports on loopback by default, and
+    /// gives ingestd a stable MQTT client id; the dashboard is provisioned with its data source.
+    func testComposeUsesSecretsLoopbackPortsAndAStableClientID() async throws {
+        let script = """
+            import json, sys, yaml
+            print(json.dumps(yaml.safe_load(open(sys.argv[1]))))
+            """
+        let result = try await shell("python3 -c '\(script)' '\(path("compose/docker-compose.yml"))'")
+        XCTAssertEqual(result.code, 0, result.output)
+        let doc = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
+        let services = try XCTUnwrap(doc["services"] as? [String: [String: Any]])
+        for (name, service) in services {
+            for port in (service["ports"] as? [String]) ?? [] {
+                XCTAssertTrue(port.hasPrefix("${PUBLISH_ADDRESS:-127.0.0.1}:") || port.hasPrefix("127.0.0.1:"),
+                              "\(name) publishes \(port) on loopback by default")
+            }
+            let environment = (service["environment"] as? [String: Any]) ?? [:]
+            for secret in ["INFLUXDB_TOKEN", "PG_PASS", "POSTGRES_PASSWORD", "INFLUXDB3_AUTH_TOKEN", "MQTT_PASSWORD"] {
+                XCTAssertNil(environment[secret], "\(name) gets \(secret) as a file, not in its environment")
+            }
+        }
+        let ingestd = try XCTUnwrap(services["ingestd"])
+        let environment = try XCTUnwrap(ingestd["environment"] as? [String: String])
+        XCTAssertEqual(environment["INFLUXDB_TOKEN_FILE"], "/run/secrets/influxdb_token")
+        XCTAssertEqual(environment["PG_PASS_FILE"], "/run/secrets/pg_pass")
+        XCTAssertEqual(environment["MQTT_CLIENT_ID"], "${INGESTD_MQTT_CLIENT_ID:-ingestd-compose}")
+        XCTAssertEqual(services["postgres"]?["environment"].flatMap { $0 as? [String: String] }?["POSTGRES_PASSWORD_FILE"], "/run/secrets/pg_pass")
+        let secrets = try XCTUnwrap(doc["secrets"] as? [String: [String: String]])
+        for (name, secret) in secrets {
+            // The default file of each secret exists (demo values), relative to the compose file.
+            let file = try XCTUnwrap(secret["file"]?.split(separator: "-").last.map(String.init)?.dropLast())
+            XCTAssertTrue(FileManager.default.fileExists(atPath: path("compose/" + file)), "\(name): compose/\(file)")
+        }
+
+        // Grafana: the provisioned data source's uid is the one every panel names.
+        let datasource = try read("deploy/grafana/provisioning/datasources/prometheus.yml")
+        XCTAssertTrue(datasource.contains("uid: prometheus"))
+        let dashboard = try read("deploy/grafana/ingestd.json")
+        XCTAssertFalse(dashboard.contains("\"uid\": \"${"), "no unresolved data source")
+        let grafana = try XCTUnwrap(services["grafana"])
+        XCTAssertTrue(((grafana["volumes"] as? [String]) ?? []).contains("../deploy/grafana/ingestd.json:/var/lib/grafana/dashboards/ingestd.json:ro"))
+    }
 }

@@ -2,18 +2,11 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// HEALTH_LISTEN on the built binary: /metrics parses as Prometheus text and its counters equal the
-/// stats line's, /readyz turns 503 while the broker is down, `ingestd healthcheck` exits 0 or 1.
+/// HEALTH_LISTEN on the built binary: /metrics parses as Prometheus text and has exactly the stats
+/// line's keys with their values (both ways, see `MetricsContract`), /readyz turns 503 while the broker is down, `ingestd healthcheck` exits 0 or 1.
 final class HealthTests: XCTestCase {
     private var harness: IngestdHarness!
     private var address = ""
-    /// The stats line's keys and how /metrics names them (README "Health and metrics"), written out
-    /// here rather than taken from the exporter, so a renamed or dropped metric fails this test.
-    private let counterKeys = ["received", "enqueued", "dropped", "rejected", "skipped_fields", "influx_batch_ok",
-                               "influx_batch_err", "influx_flushes", "retries", "auth_cache_hits", "auth_cache_misses",
-                               "mqtt_reconnects"]
-    private let gaugeKeys = ["influx_buffer", "influx_up", "spool_batches", "auth_cache_size", "mqtt_connected"]
-
     override func setUp() async throws {
         harness = try await IngestdHarness.start()
         address = "127.0.0.1:\(FreePort.next())"
@@ -60,17 +53,7 @@ final class HealthTests: XCTestCase {
         try await eventually("a scrape that matches the stats line", timeout: 30, every: 0.5) {
             let parsed = try await PrometheusText.parse(try await get("/metrics").body)
             let stats = process.latestStats()
-            mismatches = []
-            for key in counterKeys where parsed.samples["ingestd_\(key)_total"] != Double(stats[key] ?? "x") {
-                mismatches.append("\(key): metrics \(parsed.samples["ingestd_\(key)_total"].map { "\($0)" } ?? "-") stats \(stats[key] ?? "-")")
-            }
-            for key in gaugeKeys where parsed.samples["ingestd_\(key)"] != Double(stats[key] ?? "x") {
-                mismatches.append("\(key): metrics \(parsed.samples["ingestd_\(key)"].map { "\($0)" } ?? "-") stats \(stats[key] ?? "-")")
-            }
-            for (key, value) in stats where key.hasPrefix("rejected_") {
-                let reason = String(key.dropFirst("rejected_".count))
-                if parsed.samples["ingestd_rejected_reason_total{reason=\"\(reason)\"}"] != Double(value) { mismatches.append(key) }
-            }
+            mismatches = MetricsContract.mismatches(stats: stats, metrics: parsed)
             return mismatches.isEmpty && stats["received"] == "50"
         }
         XCTAssertEqual(mismatches, [])
@@ -82,6 +65,9 @@ final class HealthTests: XCTestCase {
         XCTAssertEqual(parsed.families["ingestd_influx_batch_lines"], "histogram")
         XCTAssertEqual(parsed.samples["ingestd_influx_batch_lines_sum"], 42, "every written line is in a batch")
         XCTAssertEqual(parsed.samples["ingestd_influx_write_duration_seconds_count"], parsed.samples["ingestd_influx_batch_ok_total"])
+        let version = process.logLines(message: "ingestd starting").first.map { IngestdProcess.logfmtFields($0)["version"] ?? "" } ?? ""
+        XCTAssertFalse(version.isEmpty)
+        XCTAssertEqual(parsed.samples["ingestd_build_info{version=\"\(version)\"}"], 1, "the version of the start-up line")
         let value1 = try await harness.count()
         XCTAssertEqual(value1, 42, "the points of d1 and d2")
         let value2 = try await harness.stopIngestd()

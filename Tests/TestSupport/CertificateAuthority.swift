@@ -1,7 +1,8 @@
 import Foundation
 
 /// A throw-away certificate authority made with the `openssl` command: a CA, a server certificate
-/// for `127.0.0.1`/`localhost` and a client certificate, all PEM files in a temporary folder.
+/// for `serverNames` (default `127.0.0.1`/`localhost`) and a client certificate, all PEM files in a
+/// temporary folder.
 public struct CertificateAuthority: Sendable {
     public let directory: TemporaryDirectory
     public var caFile: String { directory.file("ca.pem") }
@@ -10,14 +11,16 @@ public struct CertificateAuthority: Sendable {
     public var clientCertFile: String { directory.file("client.pem") }
     public var clientKeyFile: String { directory.file("client.key") }
 
-    /// Makes the CA and its certificates; `name` shows in the certificates' subjects.
-    public static func make(name: String = "ingestd-test-ca") async throws -> CertificateAuthority {
+    /// Makes the CA and its certificates; `name` shows in the certificates' subjects, `serverNames`
+    /// are the server certificate's subjectAltName entries.
+    public static func make(name: String = "ingestd-test-ca",
+                            serverNames: String = "IP:127.0.0.1,DNS:localhost") async throws -> CertificateAuthority {
         let authority = CertificateAuthority(directory: try TemporaryDirectory(prefix: "ingestd-ca"))
         let d = authority.directory
         try await authority.openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
                                      "-subj", "/CN=\(name)", "-keyout", d.file("ca.key"), "-out", authority.caFile,
                                      "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"])
-        try "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n"
+        try "subjectAltName=\(serverNames)\nextendedKeyUsage=serverAuth\n"
             .write(toFile: d.file("server.ext"), atomically: true, encoding: .utf8)
         try "extendedKeyUsage=clientAuth\n".write(toFile: d.file("client.ext"), atomically: true, encoding: .utf8)
         for (role, subject) in [("server", "/CN=localhost"), ("client", "/CN=ingestd")] {

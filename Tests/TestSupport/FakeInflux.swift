@@ -150,7 +150,7 @@ public struct TestServerError: Error, CustomStringConvertible {
 }
 
 /// A plain HTTP request for test helpers (URLSession; the code under test uses libcurl).
-func testHTTP(
+public func testHTTP(
     method: String, url: String, body: Data? = nil, contentType: String? = nil, timeout: Double = 30
 ) async throws -> (status: Int, body: Data) {
     guard let target = URL(string: url) else { throw TestServerError("bad URL \(url)") }

@@ -18,20 +18,37 @@ public final class PostgresServer: Sendable {
 
     public var dataDirectory: String { directory.file("data") }
 
-    /// initdb + start, waiting until the server accepts connections.
-    public static func start() async throws -> PostgresServer {
-        let server = try await PostgresServer(port: FreePort.next())
+    /// initdb + start, waiting until the server accepts connections. With `tls` (a certificate and
+    /// its key, PEM), the server also accepts TLS connections (`ssl=on`) with that certificate.
+    public static func start(tls: (certificate: String, key: String)? = nil) async throws -> PostgresServer {
+        let server = try await PostgresServer(port: FreePort.next(), tls: tls)
         try await server.launch()
         return server
     }
 
-    private init(port: UInt16) async throws {
+    private let tlsSettings: [String]
+
+    private init(port: UInt16, tls: (certificate: String, key: String)?) async throws {
         self.port = port
         guard let binaries = Self.findBinaries() else { throw PostgresServerError("PostgreSQL server binaries (initdb, pg_ctl) not found; install the postgresql package") }
         self.binaries = binaries
-        directory = try TemporaryDirectory(prefix: "postgres")
+        let folder = try TemporaryDirectory(prefix: "postgres")
+        directory = folder
         if geteuid() == 0 {
-            try await Self.run("/bin/chown", ["-R", "postgres:postgres", directory.path], asPostgres: false, log: nil)
+            try await Self.run("/bin/chown", ["-R", "postgres:postgres", folder.path], asPostgres: false, log: nil)
+        }
+        if let tls {
+            // The server reads its key only when the server's user owns it and no one else can read it.
+            let certificate = folder.file("server.crt"), key = folder.file("server.key")
+            try FileManager.default.copyItem(atPath: tls.certificate, toPath: certificate)
+            try FileManager.default.copyItem(atPath: tls.key, toPath: key)
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: key)
+            if geteuid() == 0 {
+                try await Self.run("/bin/chown", ["postgres:postgres", certificate, key], asPostgres: false, log: nil)
+            }
+            tlsSettings = ["-c", "ssl=on", "-c", "ssl_cert_file=\(certificate)", "-c", "ssl_key_file=\(key)"]
+        } else {
+            tlsSettings = []
         }
         let log = directory.file("initdb.log")
         try await Self.run("\(binaries)/initdb", ["-D", dataDirectory, "-U", user, "-A", "trust", "-E", "UTF8", "--no-sync"], log: log)
@@ -53,7 +70,7 @@ public final class PostgresServer: Sendable {
     public func launch() async throws {
         let n = starts.add(1, ordering: .relaxed).newValue
         let arguments = ["-D", dataDirectory, "-p", "\(port)", "-k", directory.path,
-                         "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off"]
+                         "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off"] + tlsSettings
         let (program, fullArguments) = Self.command("\(binaries)/postgres", arguments)
         let child = try ChildProcess(name: "postgres:\(port)", executable: program, arguments: fullArguments,
                                      logPath: directory.file("postgres-\(n).log"))

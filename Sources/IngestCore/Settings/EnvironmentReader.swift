@@ -4,7 +4,7 @@
 /// Every accessor throws `SettingsError.invalidValue` naming the variable, the value and what is allowed:
 /// a bad value must stop start-up with a clear line, never fall back silently to a default.
 public struct EnvironmentReader: Sendable {
-    public private(set) var entries: [SettingEntry] = []
+    public internal(set) var entries: [SettingEntry] = []
     private let environment: [String: String]
 
     public init(_ environment: [String: String]) {
@@ -13,7 +13,7 @@ public struct EnvironmentReader: Sendable {
 
     /// The raw value, with surrounding white space removed; an empty value counts as unset, as in
     /// docker-compose files where `FOO=` means "not configured".
-    private func raw(_ name: String) -> String? {
+    func raw(_ name: String) -> String? {
         guard let value = environment[name]?.trimmingWhitespace(), !value.isEmpty else { return nil }
         return value
     }

@@ -87,6 +87,8 @@ public struct Settings: Sendable {
     public var pgUser: String
     public var pgPassword: String?
     public var pgSSLMode: PostgresSSLMode
+    /// PG_SSLROOTCERT: the CA file `verify-ca`/`verify-full` trust (nil = the system's CA bundle).
+    public var pgSSLRootCert: String?
     public var pgPoolSize: Int
     public var registryCreateSchema: Bool
     public var registryWaitSeconds: Int
@@ -103,11 +105,13 @@ public struct Settings: Sendable {
     public var entries: [SettingEntry]
 
     /// Reads and checks every setting. `hostname` makes the default client id; `fileProblem` says why a
-    /// file cannot be read (nil when it can), injectable so tests need no files.
+    /// file cannot be read (nil when it can) and `readSecret` reads a secret's file (`<NAME>_FILE`,
+    /// systemd credentials), both injectable so tests need no files.
     public init(
         environment: [String: String],
         hostname: String,
-        fileProblem: (String) -> String? = Settings.readableFileProblem
+        fileProblem: (String) -> String? = Settings.readableFileProblem,
+        readSecret: (String) -> SecretFileRead = SecretFileRead.fromDisk
     ) throws(SettingsError) {
         var env = EnvironmentReader(environment)
 
@@ -120,18 +124,18 @@ public struct Settings: Sendable {
         mqttProtocol = try env.choice("MQTT_PROTOCOL", default: .v5)
         mqttClient = try env.choice("MQTT_CLIENT", default: .native)
         mqttUsername = env.optionalString("MQTT_USERNAME")
-        mqttPassword = env.optionalString("MQTT_PASSWORD", secret: true)
+        mqttPassword = try env.secret("MQTT_PASSWORD", read: readSecret)
         mqttKeepAliveSeconds = try env.integer("MQTT_KEEPALIVE_SECONDS", default: 60, range: 5...65535)
         mqttReceiveMaximum = try env.integer("MQTT_RECEIVE_MAXIMUM", default: 1000, range: 1...65535)
         heartbeatTimeoutSeconds = try env.integer("HEARTBEAT_TIMEOUT_SECONDS", default: 300, range: 0...86400)
         intakeCapacity = try env.integer("INTAKE_CAPACITY", default: 10000, range: 1...10_000_000)
 
         influxURL = try env.httpURL("INFLUXDB_URL", default: "http://localhost:8181")
-        influxToken = env.optionalString("INFLUXDB_TOKEN", secret: true)
+        influxToken = try env.secret("INFLUXDB_TOKEN", read: readSecret)
         influxAPI = try env.choice("INFLUXDB_API", default: .v3)
         influxOrg = env.optionalString("INFLUXDB_ORG")
         influxUsername = env.optionalString("INFLUXDB_USERNAME")
-        influxPassword = env.optionalString("INFLUXDB_PASSWORD", secret: true)
+        influxPassword = try env.secret("INFLUXDB_PASSWORD", read: readSecret)
         influxWriteEnabled = try env.flag("INFLUXDB_WRITE_ENABLED", default: true)
         influxCreateDatabase = try env.flag("INFLUXDB_CREATE_DATABASE", default: true)
         influxDatabaseTemplate = env.string("INFLUXDB_DB_TEMPLATE", default: "telemetry_{tenant_id}")
@@ -191,8 +195,16 @@ public struct Settings: Sendable {
         pgPort = try env.integer("PG_PORT", default: 5432, range: 1...65535)
         pgDatabase = env.string("PG_DB", default: "postgres")
         pgUser = env.string("PG_USER", default: "postgres")
-        pgPassword = env.optionalString("PG_PASS", secret: true)
+        pgPassword = try env.secret("PG_PASS", read: readSecret)
         pgSSLMode = try env.choice("PG_SSLMODE", default: .prefer)
+        pgSSLRootCert = env.optionalString("PG_SSLROOTCERT")
+        if let path = pgSSLRootCert {
+            // libpq quietly verifies with `require` when a root certificate is present; say it instead.
+            guard pgSSLMode.verifiesCertificate else {
+                throw .conflict(names: ["PG_SSLROOTCERT", "PG_SSLMODE"], reason: "a root certificate is only used with PG_SSLMODE=verify-ca or verify-full")
+            }
+            if let problem = fileProblem(path) { throw .unreadableFile(name: "PG_SSLROOTCERT", path: path, reason: problem) }
+        }
         pgPoolSize = try env.integer("PG_POOL_SIZE", default: 4, range: 1...100)
         registryCreateSchema = try env.flag("REGISTRY_CREATE_SCHEMA", default: false)
         registryWaitSeconds = try env.integer("REGISTRY_WAIT_SECONDS", default: 30, range: 0...3600)

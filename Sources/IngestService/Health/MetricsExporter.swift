@@ -1,28 +1,19 @@
 import IngestCore
-import Logging
 import Prometheus
 import Synchronization
 
-/// `/metrics` in the Prometheus text format: the counters of the stats line (taken from the same
+/// `/metrics` in the Prometheus text format: every key of ``StatsKey/all`` (taken from the same
 /// `StatsSnapshot` the stats reporter logs, so both always agree) plus histograms of write latency
-/// and batch size, recorded by ``InstrumentedInfluxWriter``.
+/// and batch size, recorded by ``InstrumentedInfluxWriter``, and `ingestd_build_info{version=…} 1`.
 ///
-/// Names: a stats key `k` becomes `ingestd_k_total` for a counter and `ingestd_k` for a gauge;
+/// Names (README "Metrics"): a counter key `k` becomes `ingestd_k_total`, a gauge key `ingestd_k`;
 /// `rejected_<REASON>` becomes `ingestd_rejected_reason_total{reason="<REASON>"}` (every reason,
 /// zeros included, so rates work from the first scrape). `msgs_per_sec` is left out: it is
 /// `rate(ingestd_received_total[…])`.
 public final class MetricsExporter: Sendable {
-    /// The stats keys exported as counters (cumulative since start).
-    public static let counterKeys = [
-        "received", "enqueued", "dropped", "rejected", "skipped_fields", "influx_batch_ok", "influx_batch_err",
-        "influx_flushes", "retries", "auth_cache_hits", "auth_cache_misses", "mqtt_reconnects",
-    ]
-    /// The stats keys exported as gauges.
-    public static let gaugeKeys = ["influx_buffer", "influx_up", "spool_batches", "auth_cache_size", "mqtt_connected"]
-
     private let registry = PrometheusCollectorRegistry()
-    private let counters: [String: Counter]
-    private let gauges: [String: Gauge]
+    /// One series per ``StatsKey/all`` entry, in its order.
+    private let series: [(key: StatsKey, metric: Series)]
     private let reasons: [RejectReason: Counter]
     /// Duration of successful writes to InfluxDB (the same writes as `influx_batch_ok`).
     let writeDuration: DurationHistogram
@@ -34,23 +25,31 @@ public final class MetricsExporter: Sendable {
     /// see each other's half-copied values.
     private let renderLock = Mutex(())
 
-    public init() {
-        var counters: [String: Counter] = [:]
-        for key in Self.counterKeys {
-            counters[key] = registry.makeCounter(descriptor: Self.name(key, unit: "total", help: "stats line key \(key)"))
+    /// A stats key's Prometheus series: counters are reset and set to the snapshot's value on every
+    /// scrape (the snapshot is cumulative already), gauges are set.
+    private enum Series: Sendable {
+        case counter(Counter)
+        case gauge(Gauge)
+    }
+
+    public init(version: String = IngestdVersion.current) {
+        let registry = self.registry
+        series = StatsKey.all.map { key -> (key: StatsKey, metric: Series) in
+            switch key.kind {
+            case .counter:
+                return (key, .counter(registry.makeCounter(descriptor: MetricsExporter.name(key.name, unit: "total", help: key.help))))
+            case .gauge:
+                return (key, .gauge(registry.makeGauge(descriptor: MetricsExporter.name(key.name, unit: "", help: key.help))))
+            }
         }
-        var gauges: [String: Gauge] = [:]
-        for key in Self.gaugeKeys {
-            gauges[key] = registry.makeGauge(descriptor: Self.name(key, unit: "", help: "stats line key \(key)"))
-        }
+        registry.makeGauge(descriptor: Self.name("build_info", unit: "", help: "always 1; the version is in the label"),
+                           labels: [("version", version)]).set(Int64(1))
         var reasons: [RejectReason: Counter] = [:]
         for reason in RejectReason.allCases {
             reasons[reason] = registry.makeCounter(
                 descriptor: Self.name("rejected_reason", unit: "total", help: "refused messages by reason (stats line keys rejected_<REASON>)"),
                 labels: [("reason", reason.rawValue)])
         }
-        self.counters = counters
-        self.gauges = gauges
         self.reasons = reasons
         writeDuration = registry.makeDurationHistogram(
             descriptor: Self.name("influx_write_duration", unit: "seconds", help: "duration of successful InfluxDB writes"),
@@ -67,14 +66,16 @@ public final class MetricsExporter: Sendable {
 
     /// The whole exposition for one scrape, counters taken from `snapshot`.
     public func render(_ snapshot: StatsSnapshot) -> String {
-        let fields = snapshot.metadata(messagesPerSecond: 0)
-        return renderLock.withLock { _ in
-            for (key, counter) in counters {
-                counter.reset()
-                counter.increment(by: Int64(Self.number(fields[key])))
-            }
-            for (key, gauge) in gauges {
-                gauge.set(Int64(Self.number(fields[key])))
+        renderLock.withLock { _ in
+            for (key, metric) in series {
+                let value = Int64(key.value(snapshot))
+                switch metric {
+                case .counter(let counter):
+                    counter.reset()
+                    counter.increment(by: value)
+                case .gauge(let gauge):
+                    gauge.set(value)
+                }
             }
             for (reason, counter) in reasons {
                 counter.reset()
@@ -86,10 +87,5 @@ public final class MetricsExporter: Sendable {
 
     private static func name(_ metric: String, unit: String, help: String) -> MetricNameDescriptor {
         MetricNameDescriptor(namespace: "ingestd", metricName: metric, unitName: unit, helpText: help)
-    }
-
-    private static func number(_ value: Logger.MetadataValue?) -> Int {
-        guard case .string(let text)? = value else { return 0 }
-        return Int(text) ?? 0
     }
 }

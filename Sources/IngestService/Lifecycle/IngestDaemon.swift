@@ -139,11 +139,7 @@ public struct IngestDaemon: Sendable {
         if let address = settings.healthListen, let exporter {
             // First in the list, so stopped last: /healthz answers while ingestd drains.
             let routes = HealthRoutes(
-                readiness: {
-                    ReadinessReport(mqttConnected: mqtt.metrics.connected == 1,
-                                    influxWritable: writer.metrics.influxUp.load(ordering: .relaxed) == 1,
-                                    spoolAccepting: store.metrics.full.load(ordering: .relaxed) == 0)
-                },
+                readiness: { collect().readiness },
                 metrics: { exporter.render(collect()) })
             services.insert(HealthServer(address: address, routes: routes, logger: logger), at: 0)
         }

@@ -31,15 +31,7 @@ public final class PostgresDeviceRegistry: DeviceRegistry, Service {
     public init(configuration: PostgresRegistryConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        let tls: PostgresClient.Configuration.TLS
-        var tlsConfiguration = TLSConfiguration.makeClientConfiguration()
-        // libpq's `prefer` and `require` encrypt without verifying the certificate; so do we.
-        tlsConfiguration.certificateVerification = .none
-        switch configuration.sslMode {
-        case .disable: tls = .disable
-        case .prefer: tls = .prefer(tlsConfiguration)
-        case .require: tls = .require(tlsConfiguration)
-        }
+        let tls = Self.tls(configuration)
         var clientConfiguration = PostgresClient.Configuration(
             host: configuration.host, port: configuration.port, username: configuration.user,
             password: configuration.password, database: configuration.database, tls: tls)
@@ -51,6 +43,31 @@ public final class PostgresDeviceRegistry: DeviceRegistry, Service {
         // down and comes back, once each.
         background.logLevel = max(logger.logLevel, .error)
         client = PostgresClient(configuration: clientConfiguration, backgroundLogger: background)
+    }
+
+    /// PG_SSLMODE as postgres-nio's TLS setting (README "Registry modes"). `prefer` and `require`
+    /// encrypt without verifying, like libpq's; `verify-ca` checks the chain against PG_SSLROOTCERT
+    /// (or the system's CAs); `verify-full` also checks that the certificate names PG_HOST (for an
+    /// IP address, NIOSSL checks the certificate's IP addresses against the peer's).
+    static func tls(_ configuration: PostgresRegistryConfiguration) -> PostgresClient.Configuration.TLS {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let root = configuration.sslRootCertificate { tls.trustRoots = .file(root) }
+        switch configuration.sslMode {
+        case .disable:
+            return .disable
+        case .prefer:
+            tls.certificateVerification = .none
+            return .prefer(tls)
+        case .require:
+            tls.certificateVerification = .none
+            return .require(tls)
+        case .verifyCA:
+            tls.certificateVerification = .noHostnameVerification
+            return .require(tls)
+        case .verifyFull:
+            tls.certificateVerification = .fullVerification
+            return .require(tls)
+        }
     }
 
     /// Called with what the auth cache must forget (NOTIFY, or everything after LISTEN reconnected).

@@ -8,6 +8,8 @@ public struct PostgresRegistryConfiguration: Sendable {
     public var user: String
     public var password: String?
     public var sslMode: PostgresSSLMode
+    /// PEM CA file for `verify-ca`/`verify-full`; nil = the system's trust store.
+    public var sslRootCertificate: String?
     /// Connections used for lookups (one more is opened for LISTEN when `notifyChannel` is set).
     public var poolSize: Int
     /// REGISTRY_CREATE_SCHEMA: run `CREATE TABLE IF NOT EXISTS device_registry …` once connected.
@@ -21,7 +23,7 @@ public struct PostgresRegistryConfiguration: Sendable {
     public var reconnectMax: Duration
 
     public init(host: String, port: Int, database: String, user: String, password: String?,
-                sslMode: PostgresSSLMode, poolSize: Int = 4, createSchema: Bool = false, notifyChannel: String? = nil,
+                sslMode: PostgresSSLMode, sslRootCertificate: String? = nil, poolSize: Int = 4, createSchema: Bool = false, notifyChannel: String? = nil,
                 queryTimeout: Duration = .seconds(5), reconnectBase: Duration = .milliseconds(250),
                 reconnectMax: Duration = .seconds(10)) {
         self.host = host
@@ -30,6 +32,7 @@ public struct PostgresRegistryConfiguration: Sendable {
         self.user = user
         self.password = password
         self.sslMode = sslMode
+        self.sslRootCertificate = sslRootCertificate
         self.poolSize = poolSize
         self.createSchema = createSchema
         self.notifyChannel = notifyChannel

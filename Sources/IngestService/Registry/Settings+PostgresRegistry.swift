@@ -5,7 +5,7 @@ extension Settings {
     public var postgresRegistryConfiguration: PostgresRegistryConfiguration {
         PostgresRegistryConfiguration(
             host: pgHost, port: pgPort, database: pgDatabase, user: pgUser, password: pgPassword,
-            sslMode: pgSSLMode, poolSize: pgPoolSize, createSchema: registryCreateSchema,
+            sslMode: pgSSLMode, sslRootCertificate: pgSSLRootCert, poolSize: pgPoolSize, createSchema: registryCreateSchema,
             notifyChannel: registryNotifyChannel)
     }
 }

@@ -162,6 +162,30 @@ public actor DiskSpool {
         return nil
     }
 
+    /// Every segment, oldest first: for `ingestd spool export` and `replay`, which go on past one
+    /// they cannot send.
+    public var segmentIDs: [SegmentID] { segments.map(\.id) }
+
+    /// One segment by id; nil when the spool does not hold it (any more). One that fails to read or
+    /// decode is moved to `corrupt/` as in `oldest()`, and nil returned.
+    public func read(_ id: SegmentID) throws(SpoolError) -> SpoolSegment? {
+        guard segments.contains(where: { $0.id == id }) else { return nil }
+        let path = directory + "/" + id.fileName
+        do {
+            return try SpoolSegment.decode(SpoolFileIO.readFile(path))
+        } catch {
+            if case let .io(_, _, code) = error {
+                if code == EMFILE || code == ENFILE || code == ENOMEM { throw error }
+                if code == ENOENT, let index = segments.firstIndex(where: { $0.id == id }) {
+                    dropFromIndex(at: index)
+                    return nil
+                }
+            }
+            quarantine(id, path: path, error: error)
+            return nil
+        }
+    }
+
     /// Deletes a segment after InfluxDB accepted it, and fsyncs the directory. Not throwing: a failure
     /// is logged and the segment is dropped from the replay order anyway, so replay moves on; if the
     /// file survives, the next start replays it once more, which is harmless because every point has

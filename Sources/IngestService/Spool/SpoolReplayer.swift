@@ -84,6 +84,36 @@ public final class SpoolReplayer: Service {
             await store.refreshMetrics()
             return .empty
         }
+        return await send(id, segment)
+    }
+
+    /// What became of one segment in ``replay(_:)``.
+    public enum SegmentOutcome: Sendable, Equatable {
+        /// Written (`lines` of them; refused lines, if any, are in the dead-letter folder) and deleted.
+        case sent(lines: Int)
+        /// Still in the spool: InfluxDB did not take it (the reason), try again later.
+        case kept(reason: String)
+        /// Not in the spool (any more), or unreadable and moved to `corrupt/`.
+        case missing
+    }
+
+    /// Sends one segment by id, for `ingestd spool replay`, which goes on past a segment it cannot send.
+    public func replay(_ id: SegmentID) async -> SegmentOutcome {
+        let segment: SpoolSegment?
+        do {
+            segment = try await store.spool.read(id)
+        } catch {
+            return .kept(reason: "\(error)")
+        }
+        guard let segment else { return .missing }
+        let before = store.metrics.replayedLines.load(ordering: .relaxed)
+        switch await send(id, segment) {
+        case .failed(let failure): return .kept(reason: failure?.shortDescription ?? "cannot write the dead-letter file")
+        case .empty, .replayed: return .sent(lines: store.metrics.replayedLines.load(ordering: .relaxed) &- before)
+        }
+    }
+
+    private func send(_ id: SegmentID, _ segment: SpoolSegment) async -> Step {
         switch await client.write(database: segment.database, body: segment.body, lineCount: segment.lineCount) {
         case .written:
             await finish(id, lines: segment.lineCount)

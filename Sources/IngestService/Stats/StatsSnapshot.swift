@@ -27,33 +27,19 @@ public struct StatsSnapshot: Sendable, Equatable {
 
     public init() {}
 
-    /// The stats line's key=value pairs. `messagesPerSecond` is measured by the reporter between lines.
+    /// What `/readyz` answers for these values (README "Running in production").
+    public var readiness: ReadinessReport {
+        ReadinessReport(mqttConnected: mqttConnected, influxWritable: influxUp, spoolAccepting: !spoolFull)
+    }
+
+    /// The stats line's key=value pairs: every ``StatsKey/all`` key, then `msgs_per_sec` (measured
+    /// by the reporter between lines), `last_write_error` and `rejected_<REASON>` once they happened.
     public func metadata(messagesPerSecond: Double) -> Logger.Metadata {
-        var fields: Logger.Metadata = [
-            "received": "\(pipeline.received)",
-            "enqueued": "\(pipeline.enqueued)",
-            "dropped": "0",
-            "rejected": "\(pipeline.rejected)",
-            "skipped_fields": "\(pipeline.skippedFields)",
-            "influx_batch_ok": "\(influxBatchesOK)",
-            "influx_batch_err": "\(influxBatchesFailed)",
-            "influx_flushes": "\(influxFlushes)",
-            "influx_buffer": "\(influxBufferedLines)",
-            "influx_up": influxUp ? "1" : "0",
-            "retries": "\(influxRetries)",
-            "spool_batches": "\(spoolBatches)",
-            "spool_bytes": "\(spoolBytes)",
-            "spool_full": spoolFull ? "1" : "0",
-            "spool_replayed": "\(spoolReplayedLines)",
-            "dead_letter_lines": "\(deadLetterLines)",
-            "auth_cache_hits": "\(authCacheHits)",
-            "auth_cache_misses": "\(authCacheMisses)",
-            "auth_cache_size": "\(authCacheSize)",
-            "mqtt_connected": mqttConnected ? "1" : "0",
-            "registry_up": registryUp ? "1" : "0",
-            "mqtt_reconnects": "\(mqttReconnects)",
-            "msgs_per_sec": "\(Int(messagesPerSecond.rounded()))",
-        ]
+        var fields: Logger.Metadata = [:]
+        for key in StatsKey.all {
+            fields[key.name] = "\(key.value(self))"
+        }
+        fields["msgs_per_sec"] = "\(Int(messagesPerSecond.rounded()))"
         if let lastWriteError { fields["last_write_error"] = "\(lastWriteError)" }
         for reason in RejectReason.allCases where pipeline.rejected(reason) > 0 {
             fields["rejected_\(reason.rawValue)"] = "\(pipeline.rejected(reason))"
