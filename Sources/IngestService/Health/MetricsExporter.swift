@@ -16,6 +16,7 @@ public final class MetricsExporter: Sendable {
     public static let counterKeys = [
         "received", "enqueued", "dropped", "rejected", "skipped_fields", "influx_batch_ok", "influx_batch_err",
         "influx_flushes", "retries", "auth_cache_hits", "auth_cache_misses", "mqtt_reconnects",
+        "mqtt_oversized",
     ]
     /// The stats keys exported as gauges.
     public static let gaugeKeys = ["influx_buffer", "influx_up", "spool_batches", "auth_cache_size", "mqtt_connected"]

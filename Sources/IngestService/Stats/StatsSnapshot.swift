@@ -24,6 +24,8 @@ public struct StatsSnapshot: Sendable, Equatable {
     public var registryUp = true
     public var mqttConnected = false
     public var mqttReconnects = 0
+    /// PUBLISHes above the receive limit read past without being kept (README "MQTT clients").
+    public var mqttOversized = 0
 
     public init() {}
 
@@ -52,6 +54,7 @@ public struct StatsSnapshot: Sendable, Equatable {
             "mqtt_connected": mqttConnected ? "1" : "0",
             "registry_up": registryUp ? "1" : "0",
             "mqtt_reconnects": "\(mqttReconnects)",
+            "mqtt_oversized": "\(mqttOversized)",
             "msgs_per_sec": "\(Int(messagesPerSecond.rounded()))",
         ]
         if let lastWriteError { fields["last_write_error"] = "\(lastWriteError)" }
