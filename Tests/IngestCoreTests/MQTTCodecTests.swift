@@ -163,7 +163,8 @@ final class MQTTCodecTests: XCTestCase {
         XCTAssertEqual(try decode(bytes, .v5), .connAck(MQTTConnAck(
             sessionPresent: true, reasonCode: 0, maximumQoS: 1, retainAvailable: false,
             wildcardSubscriptionAvailable: false, sharedSubscriptionAvailable: false)))
-        let refused = packet(0x20, [0x00, 0x87, UInt8(3 + 9)] + [0x1F] + string("ACL says no"))
+        let reason: [UInt8] = [0x1F] + string("ACL says no")
+        let refused = packet(0x20, [0x00, 0x87, UInt8(reason.count)] + reason)
         XCTAssertEqual(try decode(refused, .v5), .connAck(MQTTConnAck(sessionPresent: false, reasonCode: 0x87, reasonString: "ACL says no")))
     }
 

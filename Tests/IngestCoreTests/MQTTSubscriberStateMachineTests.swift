@@ -241,6 +241,7 @@ final class MQTTSubscriberStateMachineTests: XCTestCase {
         connect(&machine, &out)
         _ = machine.receive(publish(5, qos: 2), now: 0, into: &out)
         machine.messagesTaken(1, now: 0, into: &out)
+        XCTAssertEqual(sent(&out), [.pubRec(5)])
         machine.connectionClosed()
         connect(&machine, &out, MQTTConnAck(sessionPresent: false, reasonCode: 0))
         XCTAssertNotEqual(machine.receive(publish(5, qos: 2), now: 0, into: &out), .none, "a new session's message 5 is a new message")
