@@ -105,6 +105,9 @@ final class ScriptedConnection {
         return packets
     }
 
+    /// Drops the connection, as a broker restart or a network loss would.
+    func hangUp() { shutdown(descriptor, Int32(SHUT_RDWR)) }
+
     func send(_ bytes: [UInt8]) throws {
         var sent = 0
         while sent < bytes.count {
