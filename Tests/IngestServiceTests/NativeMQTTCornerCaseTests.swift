@@ -152,6 +152,31 @@ final class NativeMQTTCornerCaseTests: XCTestCase {
         try await running.stop()
     }
 
+    /// The broker drops the connection while the intake is full: `mqtt_connected` says so at once,
+    /// not only once the intake has room again.
+    func testAConnectionLostWhileTheIntakeIsFullIsReportedAtOnce() async throws {
+        let broker = try ScriptedBroker()
+        let gate = GateBox()
+        let running = RunningSource(configuration(broker), capacity: 1, consumerGate: gate)
+        let payload = telemetry
+        let intake = running.intake
+        try await onThread {
+            let connection = try broker.accept()
+            try connection.handshake()
+            try connection.grantSubscription()
+            try connection.send((1...3).flatMap { C.publish(topic: "t/\($0)", payload: payload, qos: 1, packetID: UInt16($0)) })
+            let deadline = Date().addingTimeInterval(30)
+            while intake.count < 1 && Date() < deadline { usleep(10_000) }
+            connection.hangUp()
+        }
+        try await eventually("mqtt_connected=0 while blocked") { running.source.metrics.connected == 0 }
+        XCTAssertEqual(running.intake.count, 1, "still blocked on the full intake")
+        XCTAssertEqual(running.logs.count("mqtt connection lost while the intake is full"), 1)
+        gate.open()
+        try await eventually("the disconnect handled once there is room") { running.logs.count("mqtt disconnected") == 1 }
+        try await running.stop()
+    }
+
     /// A 100 MB PUBLISH (MQTT 3.1.1, no Maximum Packet Size to announce) is read past without being
     /// kept: handed on cut short (so rejected as PAYLOAD_TOO_LARGE), acknowledged in order, counted,
     /// and the process's peak RSS stays near where it was.

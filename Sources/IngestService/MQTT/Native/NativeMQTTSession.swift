@@ -295,14 +295,26 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
     }
 
     /// While the intake is full: a PINGREQ when one is due, written at once (the loop is not
-    /// reading, so the broker's keep-alive is all that keeps the session from being dropped).
+    /// reading, so the broker's keep-alive is all that keeps the session from being dropped). If the
+    /// broker closed the connection anyway, `mqtt_connected` says so at once, not only once the
+    /// intake has room again (the next read then ends the connection and reconnects).
     private func keepAliveWhileBlocked(_ connection: MQTTConnection) {
         let now = monotonicNanos()
         connection.queue { protocolState.tickWhileBlocked(now: now, into: &$0) }
-        guard connection.hasPendingOutput else { return }
-        do { try connection.flush(now: now) } catch {
-            // The next turn's read or write meets the same error and ends the connection.
-            logger.debug("mqtt keep-alive write failed while the intake is full", metadata: ["error": "\(error)"])
+        var lost = false
+        if connection.hasPendingOutput {
+            do { try connection.flush(now: now) } catch { lost = true }
+        }
+        // The peer's FIN shows as POLLRDHUP without reading what is still unread before it.
+        let peerClosed = Int16(0x2000)  // POLLRDHUP (Linux), not imported: Glibc's module lacks _GNU_SOURCE
+        var entry = pollfd(fd: connection.transport.descriptor, events: peerClosed, revents: 0)
+        if poll(&entry, 1, 0) > 0, entry.revents & (peerClosed | Int16(POLLHUP | POLLERR)) != 0 { lost = true }
+        if lost && metrics.connected == 1 {
+            events.markDown()
+            logger.warning("mqtt connection lost while the intake is full", metadata: [
+                "host": "\(configuration.host)", "port": "\(configuration.port)",
+                "note": "reconnects once the intake has room; what was not acknowledged is delivered again",
+            ])
         }
     }
 
