@@ -106,6 +106,32 @@ final class NativeMQTTCornerCaseTests: XCTestCase {
         XCTAssertEqual(disconnected.last?.metadata["reason_string"], "maintenance until 10:00")
     }
 
+    /// The same with the libmosquitto fallback: the refusal's Reason String (CONNACK properties) is
+    /// logged; libmosquitto 2.0.11 drops a DISCONNECT's properties before its callback, so there
+    /// only the reason code is (README "MQTT clients").
+    func testReasonStringsAreLoggedWithLibmosquitto() async throws {
+        let broker = try ScriptedBroker()
+        var configuration = configuration(broker)
+        configuration.client = .libmosquitto
+        let running = RunningSource(configuration)
+        try await onThread {
+            var connection = try broker.accept()
+            try connection.expect(MQTTPacketType.connect)
+            try connection.send(C.packet(0x20, [0, 0x87] + C.properties(C.reasonString("ACL denies scripted"))))
+            connection = try broker.accept()
+            try connection.handshake()
+            try connection.grantSubscription()
+            try connection.send(C.disconnect(code: 0x8B, properties: C.reasonString("maintenance until 10:00")))
+            _ = try connection.readUntilClosed()
+        }
+        try await eventually("the DISCONNECT logged") { running.logs.count("mqtt disconnected") == 2 }
+        try await running.stop()
+        let refused = running.logs.with("mqtt connection refused: bad credentials or not authorised")
+        XCTAssertEqual(refused.first?.metadata["reason_string"], "ACL denies scripted")
+        let disconnected = running.logs.with("mqtt disconnected")
+        XCTAssertEqual(disconnected.last?.metadata["reason"], "server shutting down")
+    }
+
     /// While the intake is full the MQTT thread cannot read, but the broker must still hear from it
     /// within the keep-alive (the defect: mosquitto dropped the connection after 1.5 x keep-alive).
     func testPingsWhileTheIntakeIsFull() async throws {

@@ -19,7 +19,7 @@ final class MQTTSessionEvents {
     private var silenceWarned = false
 
     /// What to check when a TLS connection fails.
-    static let tlsHint = "check that MQTT_TLS_CA_FILE is the CA that signed the broker's certificate, MQTT_HOST matches the certificate's name and MQTT_PORT is the broker's TLS listener"
+    static let tlsHint = "check that MQTT_TLS_CA_FILE (or, without it, the system's trust store) holds the CA that signed the broker's certificate, MQTT_HOST matches the certificate's name and MQTT_PORT is the broker's TLS listener"
 
     init(configuration: MQTTConfiguration, metrics: MQTTMetrics, logger: Logger) {
         self.configuration = configuration

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CMosquitto
+import COpenSSL
 import IngestCore
 import Logging
 import Synchronization
@@ -85,12 +86,17 @@ final class MosquittoSession: MQTTClientLoop, @unchecked Sendable {
         }
         if let tls = configuration.tls {
             if tls.caFile == nil {
-                // No CA file: the system's trust store (libmosquitto >= 2.0), for brokers with public
-                // certificates. libmosquitto sends SNI itself.
+                // No CA file: the system's trust store (libmosquitto >= 2.0; the option alone turns TLS
+                // on), for brokers with public certificates. libmosquitto sends SNI itself.
                 try check(mosquitto_int_option(handle, MOSQ_OPT_TLS_USE_OS_CERTS, 1), "use the system's trusted CAs")
             }
-            try check(mosquitto_tls_set(handle, tls.caFile, nil, tls.certFile, tls.keyFile, nil),
-                      "set TLS files (ca=\(tls.caFile ?? "-") cert=\(tls.certFile ?? "-") key=\(tls.keyFile ?? "-"))")
+            if tls.caFile != nil || tls.certFile != nil {
+                // libmosquitto 2.0.11 refuses a client certificate without a CA file or directory: with
+                // the system's store, name OpenSSL's default directory (the store's hashed links).
+                let caDirectory = tls.caFile == nil ? String(cString: X509_get_default_cert_dir()) : nil
+                try check(mosquitto_tls_set(handle, tls.caFile, caDirectory, tls.certFile, tls.keyFile, nil),
+                          "set TLS files (ca=\(tls.caFile ?? caDirectory ?? "-") cert=\(tls.certFile ?? "-") key=\(tls.keyFile ?? "-"))")
+            }
             if tls.insecure {
                 try check(mosquitto_tls_insecure_set(handle, true), "disable TLS host name check")
             }
