@@ -60,7 +60,8 @@ struct CountingSubscriber {
                         case .publish(let publish):
                             received += 1
                             if publish.qos == 1 { MQTTPacketEncoder.pubAck(packetID: publish.packetID, to: &out) }
-                        case .connAck(_, let code, _):
+                        case .connAck(let connAck):
+                            let code = connAck.reasonCode
                             guard code == 0 else { fail("CONNECT refused with reason code \(code)") }
                             if !subscribed {
                                 subscribed = true

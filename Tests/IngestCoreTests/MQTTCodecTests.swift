@@ -147,13 +147,45 @@ final class MQTTCodecTests: XCTestCase {
     // MARK: - Other packets from the broker
 
     func testConnAck() throws {
-        XCTAssertEqual(try decode([0x20, 0x02, 0x01, 0x00], .v311), .connAck(sessionPresent: true, reasonCode: 0, serverKeepAlive: nil))
-        XCTAssertEqual(try decode([0x20, 0x02, 0x00, 0x05], .v311), .connAck(sessionPresent: false, reasonCode: 5, serverKeepAlive: nil))
-        XCTAssertEqual(try decode([0x20, 0x03, 0x00, 0x86, 0x00], .v5), .connAck(sessionPresent: false, reasonCode: 0x86, serverKeepAlive: nil))
-        // Receive maximum, assigned client identifier, server keep alive, reason string: only the keep alive matters.
+        XCTAssertEqual(try decode([0x20, 0x02, 0x01, 0x00], .v311), .connAck(MQTTConnAck(sessionPresent: true, reasonCode: 0)))
+        XCTAssertEqual(try decode([0x20, 0x02, 0x00, 0x05], .v311), .connAck(MQTTConnAck(sessionPresent: false, reasonCode: 5)))
+        XCTAssertEqual(try decode([0x20, 0x03, 0x00, 0x86, 0x00], .v5), .connAck(MQTTConnAck(sessionPresent: false, reasonCode: 0x86)))
+        // Receive maximum and assigned client identifier are skipped; keep alive and reason string read.
         let properties: [UInt8] = [0x21, 0x00, 0x14] + [0x12] + string("auto-1") + [0x13, 0x00, 0x1E] + [0x1F] + string("ok")
         let bytes = packet(0x20, [0x00, 0x00, UInt8(properties.count)] + properties)
-        XCTAssertEqual(try decode(bytes, .v5), .connAck(sessionPresent: false, reasonCode: 0, serverKeepAlive: 30))
+        XCTAssertEqual(try decode(bytes, .v5), .connAck(MQTTConnAck(sessionPresent: false, reasonCode: 0, serverKeepAlive: 30, reasonString: "ok")))
+    }
+
+    /// What the broker announces about itself (MQTT 5 §3.2.2.3): absent means available.
+    func testConnAckCapabilities() throws {
+        let properties: [UInt8] = [0x24, 0x01, 0x25, 0x00, 0x28, 0x00, 0x2A, 0x00, 0x27, 0x00, 0x01, 0x00, 0x00, 0x22, 0x00, 0x0A]
+        let bytes = packet(0x20, [0x01, 0x00, UInt8(properties.count)] + properties)
+        XCTAssertEqual(try decode(bytes, .v5), .connAck(MQTTConnAck(
+            sessionPresent: true, reasonCode: 0, maximumQoS: 1, retainAvailable: false,
+            wildcardSubscriptionAvailable: false, sharedSubscriptionAvailable: false)))
+        let reason: [UInt8] = [0x1F] + string("ACL says no")
+        let refused = packet(0x20, [0x00, 0x87, UInt8(reason.count)] + reason)
+        XCTAssertEqual(try decode(refused, .v5), .connAck(MQTTConnAck(sessionPresent: false, reasonCode: 0x87, reasonString: "ACL says no")))
+    }
+
+    func testPublishTopicAliasIsRead() throws {
+        let bytes = packet(0x32, string("t") + [0x00, 0x05] + [5, 0x01, 0x01, 0x23, 0x00, 0x07] + Array("x".utf8))
+        guard case .publish(let publish) = try decode(bytes, .v5) else { return XCTFail("not a PUBLISH") }
+        XCTAssertEqual(publish.topicAlias, 7)
+        XCTAssertEqual(publish.packetID, 5)
+        XCTAssertEqual(publish.payload.count, 1)
+        guard case .publish(let plain) = try decode(packet(0x30, string("t") + [0] + Array("x".utf8)), .v5) else { return XCTFail() }
+        XCTAssertEqual(plain.topicAlias, 0)
+    }
+
+    /// The header alone says how large a packet is, before its body arrives.
+    func testHeaderOfAnIncompletePacket() throws {
+        let bytes: [UInt8] = [0x30, 0x80, 0x80, 0x80, 0x01, 0x00]  // 2 MiB announced, one body byte here
+        let header = try bytes.withUnsafeBytes { try MQTTFrame.header(in: $0, from: 0) }
+        XCTAssertEqual(header, MQTTFrame(header: 0x30, bodyStart: 5, bodyLength: 2_097_152))
+        XCTAssertEqual(bytes.withUnsafeBytes { header!.isComplete(in: $0) }, false)
+        XCTAssertEqual(header?.packetBytes(from: 0), 2_097_157)
+        XCTAssertNil(try [UInt8]([0x30, 0x80]).withUnsafeBytes { try MQTTFrame.header(in: $0, from: 0) })
     }
 
     func testMalformedConnAcks() {
@@ -171,8 +203,10 @@ final class MQTTCodecTests: XCTestCase {
         XCTAssertEqual(try decode([0x62, 0x02, 0xAB, 0xCD], .v311), .pubRel(packetID: 0xABCD))
         XCTAssertEqual(try decode([0x62, 0x04, 0x00, 0x01, 0x00, 0x00], .v5), .pubRel(packetID: 1), "MQTT 5 reason and properties after the id")
         XCTAssertEqual(try decode([0xD0, 0x00]), .pingResp)
-        XCTAssertEqual(try decode([0xE0, 0x00], .v5), .disconnect(reasonCode: 0))
-        XCTAssertEqual(try decode([0xE0, 0x01, 0x8E], .v5), .disconnect(reasonCode: 0x8E))
+        XCTAssertEqual(try decode([0xE0, 0x00], .v5), .disconnect(reasonCode: 0, reasonString: nil))
+        XCTAssertEqual(try decode([0xE0, 0x01, 0x8E], .v5), .disconnect(reasonCode: 0x8E, reasonString: nil))
+        XCTAssertEqual(try decode(packet(0xE0, [0x8B, 0x08, 0x1F] + string("maint")), .v5),
+                       .disconnect(reasonCode: 0x8B, reasonString: "maint"))
         for ignored: UInt8 in [0x40, 0x50, 0x70, 0xB0] {
             XCTAssertEqual(try decode([ignored, 0x02, 0x00, 0x01]), .ignored(type: ignored >> 4))
         }
@@ -202,6 +236,10 @@ final class MQTTCodecTests: XCTestCase {
                                                      sessionExpirySeconds: 3600, receiveMaximum: 1000), to: &out)
         XCTAssertEqual(out, packet(0x10, string("MQTT") + [5, 0x00, 0x00, 60] + [8, 0x11, 0, 0, 0x0E, 0x10, 0x21, 0x03, 0xE8] + string("c")))
         out = []
+        MQTTPacketEncoder.connect(MQTTConnectOptions(protocolVersion: .v5, clientID: "c", cleanStart: false, keepAliveSeconds: 60,
+                                                     maximumPacketSize: 78_000), to: &out)
+        XCTAssertEqual(out, packet(0x10, string("MQTT") + [5, 0x00, 0x00, 60] + [5, 0x27, 0x00, 0x01, 0x30, 0xB0] + string("c")))
+        out = []
         // MQTT 3.1.1 has no properties: a receive maximum is not written.
         MQTTPacketEncoder.connect(MQTTConnectOptions(protocolVersion: .v311, clientID: "c", cleanStart: true, keepAliveSeconds: 60,
                                                      receiveMaximum: 1000), to: &out)
@@ -221,7 +259,8 @@ final class MQTTCodecTests: XCTestCase {
         MQTTPacketEncoder.pubComp(packetID: 2, to: &out)
         MQTTPacketEncoder.pingReq(to: &out)
         MQTTPacketEncoder.disconnect(to: &out)
-        XCTAssertEqual(out, [0x40, 2, 0xFF, 0xFF, 0x50, 2, 0, 1, 0x70, 2, 0, 2, 0xC0, 0, 0xE0, 0])
+        MQTTPacketEncoder.disconnect(reasonCode: 0x94, to: &out)
+        XCTAssertEqual(out, [0x40, 2, 0xFF, 0xFF, 0x50, 2, 0, 1, 0x70, 2, 0, 2, 0xC0, 0, 0xE0, 0, 0xE0, 1, 0x94])
     }
 
     func testEncodedPacketsFrameBackToThemselves() throws {

@@ -154,6 +154,22 @@ final class SettingsTests: XCTestCase {
         XCTAssertEqual(settings.entries.first { $0.name == "MQTT_HOST" }?.isFromEnvironment, false)
     }
 
+    func testSessionExpiryDefaultsToNeverAndIsChecked() throws {
+        XCTAssertEqual(try load([:]).mqttSessionExpirySeconds, 4_294_967_295)
+        XCTAssertEqual(try load(["MQTT_SESSION_EXPIRY_SECONDS": "604800"]).mqttSessionExpirySeconds, 604_800)
+        for bad in ["0", "-1", "4294967296", "week"] {
+            assertInvalid(["MQTT_SESSION_EXPIRY_SECONDS": bad], names: "MQTT_SESSION_EXPIRY_SECONDS")
+        }
+        XCTAssertTrue(try load([:]).entries.contains { $0.name == "MQTT_SESSION_EXPIRY_SECONDS" })
+    }
+
+    /// libmosquitto hands QoS 2 over on PUBREL, after PUBREC: a restart between them loses the message.
+    func testQoS2WithLibmosquittoIsRefused() throws {
+        assertInvalid(["MQTT_QOS": "2", "MQTT_CLIENT": "libmosquitto"], names: "MQTT_QOS,MQTT_CLIENT")
+        XCTAssertEqual(try load(["MQTT_QOS": "2"]).mqttQoS, 2)
+        XCTAssertEqual(try load(["MQTT_QOS": "1", "MQTT_CLIENT": "libmosquitto"]).mqttQoS, 1)
+    }
+
     func testProductionSettingsHealthTLSAndSharedGroup() throws {
         let defaults = try load([:])
         XCTAssertNil(defaults.healthListen, "health endpoints are off by default")
@@ -186,8 +202,12 @@ final class SettingsTests: XCTestCase {
         XCTAssertEqual(tls.mqttSharedGroup, "ingest")
 
         assertInvalid(["MQTT_TLS_CA_FILE": "/ca.pem", "MQTT_TLS_CERT_FILE": "/c.pem"], names: "MQTT_TLS_CERT_FILE,MQTT_TLS_KEY_FILE")
-        assertInvalid(["MQTT_TLS_CERT_FILE": "/c.pem", "MQTT_TLS_KEY_FILE": "/c.key"], names: "MQTT_TLS_CA_FILE,MQTT_TLS_CERT_FILE")
-        assertInvalid(["MQTT_TLS_INSECURE": "1"], names: "MQTT_TLS_INSECURE,MQTT_TLS_CA_FILE")
+        // Without a CA file, TLS checks the broker against the system's trust store.
+        let systemTrust = try load(["MQTT_TLS": "1"])
+        XCTAssertTrue(systemTrust.mqttTLSEnabled)
+        XCTAssertNil(systemTrust.mqttTLSCAFile)
+        XCTAssertTrue(try load(["MQTT_TLS_CERT_FILE": "/c.pem", "MQTT_TLS_KEY_FILE": "/c.key"]).mqttTLSEnabled)
+        assertInvalid(["MQTT_TLS_INSECURE": "1"], names: "MQTT_TLS_INSECURE,MQTT_TLS")
         assertInvalid(["MQTT_TLS_INSECURE": "maybe", "MQTT_TLS_CA_FILE": "/ca.pem"], names: "MQTT_TLS_INSECURE")
         assertInvalid(["INFLUX_TLS_INSECURE": "2"], names: "INFLUX_TLS_INSECURE")
         for bad in ["a/b", "a+", "#", "a b"] {
@@ -209,7 +229,7 @@ final class SettingsTests: XCTestCase {
             }
         }
         let names = Set(defaults.entries.map(\.name))
-        for name in ["HEALTH_LISTEN", "MQTT_TLS_CA_FILE", "MQTT_TLS_CERT_FILE", "MQTT_TLS_KEY_FILE", "MQTT_TLS_INSECURE",
+        for name in ["HEALTH_LISTEN", "MQTT_TLS", "MQTT_TLS_CA_FILE", "MQTT_TLS_CERT_FILE", "MQTT_TLS_KEY_FILE", "MQTT_TLS_INSECURE",
                      "INFLUX_TLS_CA_FILE", "INFLUX_TLS_INSECURE", "MQTT_SHARED_GROUP"] {
             XCTAssertTrue(names.contains(name), "check-config lists \(name)")
         }

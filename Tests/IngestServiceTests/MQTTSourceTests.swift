@@ -211,7 +211,9 @@ class MQTTSourceTests: XCTestCase {
     /// grows for them, shrinks after, and every byte arrives in order.
     func testMessagesLargerThanTheReadBufferArriveIntact() async throws {
         let broker = try await startBroker()
-        let running = RunningSource(testConfiguration(broker))
+        var configuration = testConfiguration(broker)
+        configuration.maxPayloadBytes = 256 * 1024  // MAX_PAYLOAD_BYTES: larger ones would be dropped
+        let running = RunningSource(configuration)
         try await running.waitUntilSubscribed()
         let topic = "tenant/t1/device/d1/telemetry"
         var expected: [[UInt8]] = []
@@ -223,6 +225,24 @@ class MQTTSourceTests: XCTestCase {
         try await running.waitForMessages(expected.count)
         try await running.stop()
         XCTAssertEqual(running.received.all.map(\.payload), expected)
+    }
+
+    /// MQTT 5: the client announces Maximum Packet Size (MAX_PAYLOAD_BYTES + room for topic and
+    /// properties), and mosquitto drops a larger message for this client instead of sending it, as if
+    /// delivered: it never reaches ingestd (README "MQTT clients").
+    func testTheBrokerDropsMessagesAboveTheAnnouncedMaximumPacketSize() async throws {
+        let broker = try await startBroker()
+        var configuration = testConfiguration(broker)
+        configuration.maxPayloadBytes = 1000
+        let running = RunningSource(configuration)
+        try await running.waitUntilSubscribed()
+        let topic = "tenant/t1/device/d1/telemetry"
+        try await broker.publish(topic: topic, payload: [UInt8](repeating: 0x41, count: configuration.receivePacketLimit + 1))
+        try await broker.publish(topic: topic, payload: "small")
+        try await running.waitForMessages(1)
+        try await running.stop()
+        XCTAssertEqual(running.received.payloads(topic: topic), ["small"])
+        XCTAssertEqual(running.source.metrics.oversized, 0, "nothing oversized reached ingestd")
     }
 
     /// QoS 2 (PUBREC, PUBREL, PUBCOMP) for a backlog and live messages, and QoS 0 (nothing to

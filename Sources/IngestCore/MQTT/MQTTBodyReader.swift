@@ -51,6 +51,12 @@ struct MQTTBodyReader {
         return try take(length)
     }
 
+    /// A UTF-8 string property (invalid bytes become U+FFFD: it is only logged).
+    mutating func string() throws(MQTTProtocolError) -> String {
+        let range = try lengthPrefixed()
+        return String(decoding: UnsafeRawBufferPointer(rebasing: buffer[range]), as: UTF8.self)
+    }
+
     mutating func take(_ count: Int) throws(MQTTProtocolError) -> Range<Int> {
         guard count >= 0, end - position >= count else { throw malformed("a length field runs past the end") }
         defer { position += count }

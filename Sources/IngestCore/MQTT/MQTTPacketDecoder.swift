@@ -1,7 +1,7 @@
 /// Decodes framed packets from the broker (`MQTTFrame`) for one protocol version.
 ///
-/// Only what a subscriber needs is read; MQTT 5 properties are skipped, except the Server Keep
-/// Alive of CONNACK, which the client must obey.
+/// Only what a subscriber needs is read; MQTT 5 properties are skipped, except CONNACK's (Server
+/// Keep Alive, the capabilities, Reason String), DISCONNECT's Reason String and PUBLISH's Topic Alias.
 public struct MQTTPacketDecoder: Sendable {
     public var protocolVersion: MQTTProtocolVersion
 
@@ -18,15 +18,21 @@ public struct MQTTPacketDecoder: Sendable {
             return .publish(try publish(frame, &body))
         case MQTTPacketType.connAck:
             let flags = try body.byte()
-            let code = try body.byte()
-            var keepAlive: UInt16?
+            var connAck = MQTTConnAck(sessionPresent: flags & 1 == 1, reasonCode: try body.byte())
             if hasProperties && body.remaining > 0 {
                 try Self.forEachProperty(&body) { (identifier, reader) throws(MQTTProtocolError) in
-                    if identifier == Self.serverKeepAliveProperty { keepAlive = try reader.uint16() }
-                    else { try Self.skipPropertyValue(identifier, &reader) }
+                    switch identifier {
+                    case Self.serverKeepAliveProperty: connAck.serverKeepAlive = try reader.uint16()
+                    case Self.reasonStringProperty: connAck.reasonString = try reader.string()
+                    case 0x24: connAck.maximumQoS = try reader.byte()
+                    case 0x25: connAck.retainAvailable = try reader.byte() != 0
+                    case 0x28: connAck.wildcardSubscriptionAvailable = try reader.byte() != 0
+                    case 0x2A: connAck.sharedSubscriptionAvailable = try reader.byte() != 0
+                    default: try Self.skipPropertyValue(identifier, &reader)
+                    }
                 }
             }
-            return .connAck(sessionPresent: flags & 1 == 1, reasonCode: code, serverKeepAlive: keepAlive)
+            return .connAck(connAck)
         case MQTTPacketType.pubRel:
             return .pubRel(packetID: try body.uint16())
         case MQTTPacketType.subAck:
@@ -38,7 +44,15 @@ public struct MQTTPacketDecoder: Sendable {
         case MQTTPacketType.pingResp:
             return .pingResp
         case MQTTPacketType.disconnect:
-            return .disconnect(reasonCode: body.remaining > 0 ? try body.byte() : 0)
+            let code = body.remaining > 0 ? try body.byte() : 0
+            var reasonString: String?
+            if hasProperties && body.remaining > 0 {
+                try Self.forEachProperty(&body) { (identifier, reader) throws(MQTTProtocolError) in
+                    if identifier == Self.reasonStringProperty { reasonString = try reader.string() }
+                    else { try Self.skipPropertyValue(identifier, &reader) }
+                }
+            }
+            return .disconnect(reasonCode: code, reasonString: reasonString)
         default:
             return .ignored(type: frame.type)
         }
@@ -51,9 +65,19 @@ public struct MQTTPacketDecoder: Sendable {
         let topic = try body.lengthPrefixed()
         let packetID = qos > 0 ? try body.uint16() : 0
         if qos > 0 && packetID == 0 { throw body.malformed("packet identifier 0") }
-        if hasProperties { try skipProperties(&body) }
+        var topicAlias: UInt16 = 0
+        if hasProperties {
+            // Usually empty (one zero byte); read rather than skipped only for the Topic Alias.
+            let length = try body.variableInteger()
+            if length > 0 {
+                try Self.forEachProperty(&body, length: length) { (identifier, reader) throws(MQTTProtocolError) in
+                    if identifier == Self.topicAliasProperty { topicAlias = try reader.uint16() }
+                    else { try Self.skipPropertyValue(identifier, &reader) }
+                }
+            }
+        }
         return MQTTPublish(qos: qos, duplicate: frame.flags & 0x08 != 0, retain: frame.flags & 0x01 != 0,
-                           packetID: packetID, topic: topic, payload: body.rest())
+                           packetID: packetID, topic: topic, payload: body.rest(), topicAlias: topicAlias)
     }
 
     private func skipProperties(_ body: inout MQTTBodyReader) throws(MQTTProtocolError) {
@@ -62,13 +86,22 @@ public struct MQTTPacketDecoder: Sendable {
     }
 
     static let serverKeepAliveProperty: UInt8 = 0x13
+    static let reasonStringProperty: UInt8 = 0x1F
+    static let topicAliasProperty: UInt8 = 0x23
 
     /// Calls `visit` with each property identifier; `visit` must consume exactly the value.
     static func forEachProperty(
         _ body: inout MQTTBodyReader,
         _ visit: (UInt8, inout MQTTBodyReader) throws(MQTTProtocolError) -> Void
     ) throws(MQTTProtocolError) {
-        let length = try body.variableInteger()
+        try forEachProperty(&body, length: try body.variableInteger(), visit)
+    }
+
+    /// `forEachProperty` after the property length was read.
+    static func forEachProperty(
+        _ body: inout MQTTBodyReader, length: Int,
+        _ visit: (UInt8, inout MQTTBodyReader) throws(MQTTProtocolError) -> Void
+    ) throws(MQTTProtocolError) {
         let end = body.position + length
         guard end <= body.end else { throw body.malformed("properties run past the end") }
         while body.position < end {

@@ -20,6 +20,10 @@ public enum MQTTPacketEncoder {
                 properties.append(0x21)
                 appendUInt16(receiveMaximum, to: &properties)
             }
+            if let maximumPacketSize = options.maximumPacketSize {
+                properties.append(0x27)
+                appendUInt32(maximumPacketSize, to: &properties)
+            }
             appendVariableInteger(properties.count, to: &body)
             body += properties
         }
@@ -62,6 +66,11 @@ public enum MQTTPacketEncoder {
     /// DISCONNECT with "normal disconnection": the broker keeps a persistent session and sends no will.
     public static func disconnect(to out: inout [UInt8]) {
         out += [MQTTPacketType.disconnect << 4, 0]
+    }
+
+    /// MQTT 5 DISCONNECT with a reason code (e.g. 0x94 Topic Alias invalid) and no properties.
+    public static func disconnect(reasonCode: UInt8, to out: inout [UInt8]) {
+        out += [MQTTPacketType.disconnect << 4, 1, reasonCode]
     }
 
     // MARK: - Fields

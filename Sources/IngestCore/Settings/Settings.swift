@@ -18,6 +18,8 @@ public struct Settings: Sendable {
     public var mqttPassword: String?
     public var mqttKeepAliveSeconds: Int
     public var mqttReceiveMaximum: Int
+    /// MQTT 5 Session Expiry Interval of the persistent session; 4294967295 = never.
+    public var mqttSessionExpirySeconds: Int
     public var heartbeatTimeoutSeconds: Int
     public var intakeCapacity: Int
 
@@ -77,6 +79,8 @@ public struct Settings: Sendable {
     public var mqttTLSCertFile: String?
     public var mqttTLSKeyFile: String?
     public var mqttTLSInsecure: Bool
+    /// `MQTT_TLS=1`: TLS to the broker even without any MQTT_TLS_* file (the system's trust store).
+    public var mqttTLS: Bool
     public var influxTLSCAFile: String?
     public var influxTLSInsecure: Bool
     public var mqttSharedGroup: String?
@@ -127,6 +131,8 @@ public struct Settings: Sendable {
         mqttPassword = try env.secret("MQTT_PASSWORD", read: readSecret)
         mqttKeepAliveSeconds = try env.integer("MQTT_KEEPALIVE_SECONDS", default: 60, range: 5...65535)
         mqttReceiveMaximum = try env.integer("MQTT_RECEIVE_MAXIMUM", default: 1000, range: 1...65535)
+        mqttSessionExpirySeconds = try env.integer("MQTT_SESSION_EXPIRY_SECONDS", default: Int(UInt32.max),
+                                                   range: 1...Int(UInt32.max))
         heartbeatTimeoutSeconds = try env.integer("HEARTBEAT_TIMEOUT_SECONDS", default: 300, range: 0...86400)
         intakeCapacity = try env.integer("INTAKE_CAPACITY", default: 10000, range: 1...10_000_000)
 
@@ -180,6 +186,7 @@ public struct Settings: Sendable {
         } else {
             healthListen = nil
         }
+        mqttTLS = try env.flag("MQTT_TLS", default: false)
         mqttTLSCAFile = env.optionalString("MQTT_TLS_CA_FILE")
         mqttTLSCertFile = env.optionalString("MQTT_TLS_CERT_FILE")
         mqttTLSKeyFile = env.optionalString("MQTT_TLS_KEY_FILE")
@@ -188,7 +195,7 @@ public struct Settings: Sendable {
         influxTLSInsecure = try env.flag("INFLUX_TLS_INSECURE", default: false)
         mqttSharedGroup = env.optionalString("MQTT_SHARED_GROUP")
         try Settings.checkProductionSettings(
-            mqttTLS: (mqttTLSCAFile, mqttTLSCertFile, mqttTLSKeyFile, mqttTLSInsecure),
+            mqttTLS: (mqttTLS, mqttTLSCAFile, mqttTLSCertFile, mqttTLSKeyFile, mqttTLSInsecure),
             influxTLSCAFile: influxTLSCAFile, mqttSharedGroup: mqttSharedGroup, fileProblem: fileProblem)
         // Registry (PostgreSQL) and quarantine
         pgHost = env.string("PG_HOST", default: "localhost")
@@ -238,6 +245,12 @@ public struct Settings: Sendable {
         if influxAPI == .v2, influxOrg == nil {
             throw .conflict(names: ["INFLUXDB_API", "INFLUXDB_ORG"], reason: "the v2 API needs INFLUXDB_ORG")
         }
+        if mqttClient == .libmosquitto, mqttQoS == 2 {
+            // libmosquitto hands a QoS 2 message over only on PUBREL, after its PUBREC went out: a
+            // message between the two is lost across a restart (README "MQTT clients").
+            throw .conflict(names: ["MQTT_QOS", "MQTT_CLIENT"],
+                            reason: "QoS 2 with libmosquitto can lose a message across a restart; use MQTT_CLIENT=native or MQTT_QOS=1")
+        }
         if (influxUsername == nil) != (influxPassword == nil) {
             throw .conflict(names: ["INFLUXDB_USERNAME", "INFLUXDB_PASSWORD"], reason: "set both or neither")
         }
@@ -253,17 +266,18 @@ public struct Settings: Sendable {
         }
     }
 
-    /// MQTT TLS is on when any MQTT_TLS_* file is set; it then needs the CA that signed the broker's
-    /// certificate (no silent fallback to plain text, no guessing of a CA directory).
-    public var mqttTLSEnabled: Bool { mqttTLSCAFile != nil || mqttTLSCertFile != nil || mqttTLSKeyFile != nil }
+    /// MQTT TLS is on with `MQTT_TLS=1` or when any MQTT_TLS_* file is set (no silent fallback to
+    /// plain text). Without MQTT_TLS_CA_FILE the broker's certificate is checked against the system's
+    /// trust store.
+    public var mqttTLSEnabled: Bool { mqttTLS || mqttTLSCAFile != nil || mqttTLSCertFile != nil || mqttTLSKeyFile != nil }
 
     /// Static because it runs inside `init`, before every stored property is set.
     private static func checkProductionSettings(
-        mqttTLS: (caFile: String?, certFile: String?, keyFile: String?, insecure: Bool),
+        mqttTLS: (on: Bool, caFile: String?, certFile: String?, keyFile: String?, insecure: Bool),
         influxTLSCAFile: String?, mqttSharedGroup: String?, fileProblem: (String) -> String?
     ) throws(SettingsError) {
-        let (mqttTLSCAFile, mqttTLSCertFile, mqttTLSKeyFile, mqttTLSInsecure) = mqttTLS
-        let mqttTLSEnabled = mqttTLSCAFile != nil || mqttTLSCertFile != nil || mqttTLSKeyFile != nil
+        let (mqttTLSOn, mqttTLSCAFile, mqttTLSCertFile, mqttTLSKeyFile, mqttTLSInsecure) = mqttTLS
+        let mqttTLSEnabled = mqttTLSOn || mqttTLSCAFile != nil || mqttTLSCertFile != nil || mqttTLSKeyFile != nil
         let files: [(String, String?)] = [
             ("MQTT_TLS_CA_FILE", mqttTLSCAFile), ("MQTT_TLS_CERT_FILE", mqttTLSCertFile),
             ("MQTT_TLS_KEY_FILE", mqttTLSKeyFile), ("INFLUX_TLS_CA_FILE", influxTLSCAFile),
@@ -274,12 +288,8 @@ public struct Settings: Sendable {
         if (mqttTLSCertFile == nil) != (mqttTLSKeyFile == nil) {
             throw .conflict(names: ["MQTT_TLS_CERT_FILE", "MQTT_TLS_KEY_FILE"], reason: "a client certificate needs its key: set both or neither")
         }
-        if mqttTLSEnabled, mqttTLSCAFile == nil {
-            throw .conflict(names: ["MQTT_TLS_CA_FILE", "MQTT_TLS_CERT_FILE"],
-                            reason: "TLS to the broker needs MQTT_TLS_CA_FILE (for a public CA: /etc/ssl/certs/ca-certificates.crt)")
-        }
         if mqttTLSInsecure, !mqttTLSEnabled {
-            throw .conflict(names: ["MQTT_TLS_INSECURE", "MQTT_TLS_CA_FILE"], reason: "MQTT_TLS_INSECURE only applies with TLS (set MQTT_TLS_CA_FILE)")
+            throw .conflict(names: ["MQTT_TLS_INSECURE", "MQTT_TLS"], reason: "MQTT_TLS_INSECURE only applies with TLS (set MQTT_TLS=1 or MQTT_TLS_CA_FILE)")
         }
         if let group = mqttSharedGroup, !Settings.isPlainName(group) {
             throw .invalidValue(name: "MQTT_SHARED_GROUP", value: group,

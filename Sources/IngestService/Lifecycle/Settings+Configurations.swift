@@ -12,6 +12,7 @@ extension Settings {
             clientID: mqttClientID,
             cleanSession: mqttCleanSession,
             protocolVersion: mqttProtocol,
+            sessionExpirySeconds: UInt32(clamping: mqttSessionExpirySeconds),
             username: mqttUsername,
             password: mqttPassword,
             keepAliveSeconds: mqttKeepAliveSeconds,
@@ -22,7 +23,8 @@ extension Settings {
                 ? MQTTTLSConfiguration(caFile: mqttTLSCAFile, certFile: mqttTLSCertFile, keyFile: mqttTLSKeyFile,
                                        insecure: mqttTLSInsecure)
                 : nil,
-            client: mqttClient)
+            client: mqttClient,
+            maxPayloadBytes: maxPayloadBytes)
     }
 
     public var influxClientConfiguration: InfluxClientConfiguration {

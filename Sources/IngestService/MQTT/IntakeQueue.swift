@@ -83,6 +83,15 @@ public final class IntakeQueue: Sendable {
     /// taken).
     @discardableResult
     public func put(contentsOf messages: [InboundMessage]) -> Int {
+        put(contentsOf: messages, checkingEvery: nil, whileWaiting: {})
+    }
+
+    /// `put(contentsOf:)` that, while it waits for room, calls `whileWaiting` about every
+    /// `interval` (outside the queue's locks): the MQTT thread keeps its connection alive with
+    /// PINGREQs while the intake is full (README "Delivery guarantees").
+    @discardableResult
+    public func put(contentsOf messages: [InboundMessage], checkingEvery interval: Duration?,
+                    whileWaiting: () -> Void) -> Int {
         var taken = 0
         switch tryPut(messages, from: &taken, registerWaiter: false) {
         case .accepted, .closed: return taken
@@ -94,7 +103,18 @@ public final class IntakeQueue: Sendable {
         while true {
             switch tryPut(messages, from: &taken, registerWaiter: true) {
             case .accepted, .closed: return taken
-            case .full: gate.wait()
+            case .full:
+                guard let interval else {
+                    gate.wait()
+                    continue
+                }
+                if !gate.wait(timeoutNanos: UInt64(max(0, interval.seconds) * 1e9)) {
+                    // Timed out: run the callback without holding the gate, so the consumer is never
+                    // held up by it; the loop then looks at the state again before waiting.
+                    gate.unlock()
+                    whileWaiting()
+                    gate.lock()
+                }
             }
         }
     }
@@ -271,7 +291,13 @@ private final class ProducerGate: @unchecked Sendable {
         precondition(pthread_mutex_init(mutex, nil) == 0)
         condition = .allocate(capacity: 1)
         condition.initialize(to: pthread_cond_t())
-        precondition(pthread_cond_init(condition, nil) == 0)
+        // Timed waits count on the monotonic clock, so a wall-clock jump neither cuts them short
+        // nor stretches them.
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        precondition(pthread_cond_init(condition, &attributes) == 0)
+        pthread_condattr_destroy(&attributes)
     }
 
     deinit {
@@ -285,6 +311,17 @@ private final class ProducerGate: @unchecked Sendable {
     func unlock() { precondition(pthread_mutex_unlock(mutex) == 0) }
     /// Caller holds the lock.
     func wait() { precondition(pthread_cond_wait(condition, mutex) == 0) }
+    /// Caller holds the lock. False when `timeoutNanos` passed without a wakeup.
+    func wait(timeoutNanos: UInt64) -> Bool {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let total = UInt64(now.tv_nsec) + timeoutNanos % 1_000_000_000
+        var deadline = timespec(tv_sec: now.tv_sec + Int(timeoutNanos / 1_000_000_000) + Int(total / 1_000_000_000),
+                                tv_nsec: Int(total % 1_000_000_000))
+        let result = pthread_cond_timedwait(condition, mutex, &deadline)
+        precondition(result == 0 || result == ETIMEDOUT)
+        return result == 0
+    }
 
     /// Wakes every parked producer. Takes the lock so the wakeup cannot fall between a producer's
     /// "full" check and its wait.

@@ -36,6 +36,9 @@ public struct MQTTConfiguration: Sendable, Equatable {
     public var tls: MQTTTLSConfiguration?
     /// The client implementation (`MQTT_CLIENT`).
     public var client: MQTTClientKind
+    /// `MAX_PAYLOAD_BYTES`: larger messages are rejected, so the native client need not keep them
+    /// (`receivePacketLimit`).
+    public var maxPayloadBytes: Int
 
     public init(
         host: String = "localhost",
@@ -55,7 +58,8 @@ public struct MQTTConfiguration: Sendable, Equatable {
         reconnectDelayMin: Duration = .seconds(1),
         reconnectDelayMax: Duration = .seconds(60),
         tls: MQTTTLSConfiguration? = nil,
-        client: MQTTClientKind = .native
+        client: MQTTClientKind = .native,
+        maxPayloadBytes: Int = 8192
     ) {
         self.host = host
         self.port = port
@@ -75,7 +79,17 @@ public struct MQTTConfiguration: Sendable, Equatable {
         self.reconnectDelayMax = reconnectDelayMax
         self.tls = tls
         self.client = client
+        self.maxPayloadBytes = maxPayloadBytes
     }
+
+    /// Room in a PUBLISH besides its payload: the longest topic MQTT allows (2 + 65,535 bytes), the
+    /// packet identifier and a few KiB of properties.
+    public static let packetOverheadBytes = 65_537 + 2 + 4_096 + 5
+
+    /// The largest packet the native client reads whole, and announces as MQTT 5 Maximum Packet Size:
+    /// `MAX_PAYLOAD_BYTES` plus `packetOverheadBytes`. A larger PUBLISH would be rejected anyway; the
+    /// broker drops it (MQTT 5) or the client reads past its body (README "MQTT clients").
+    public var receivePacketLimit: Int { maxPayloadBytes + Self.packetOverheadBytes }
 
     /// Splits a comma-separated `MQTT_TOPIC` value, trimming blanks and dropping empty entries.
     public static func topics(fromCommaSeparated value: String) -> [String] {

@@ -8,6 +8,7 @@ public final class MQTTMetrics: Sendable {
     private let reconnectCount = Atomic<Int>(0)
     private let lastMessage = Atomic<Int64>(0)
     private let subscribedFlag = Atomic<Int>(0)
+    private let oversizedCount = Atomic<Int>(0)
 
     public init() {}
 
@@ -19,6 +20,9 @@ public final class MQTTMetrics: Sendable {
     public var messagesReceived: Int { received.load(ordering: .relaxed) }
     /// Successful connections after the first one.
     public var reconnects: Int { reconnectCount.load(ordering: .relaxed) }
+    /// PUBLISHes larger than the receive limit whose body the native client read past without
+    /// keeping it (handed on cut short, so they are rejected as PAYLOAD_TOO_LARGE and acknowledged).
+    public var oversized: Int { oversizedCount.load(ordering: .relaxed) }
     /// Wall-clock ns since the epoch of the last message received, 0 if none yet.
     public var lastMessageAtNanos: Int64 { lastMessage.load(ordering: .relaxed) }
 
@@ -33,5 +37,6 @@ public final class MQTTMetrics: Sendable {
         received.add(count, ordering: .relaxed)
         lastMessage.store(nanos, ordering: .relaxed)
     }
+    func recordOversized() { oversizedCount.add(1, ordering: .relaxed) }
     func recordReconnect() { reconnectCount.add(1, ordering: .relaxed) }
 }

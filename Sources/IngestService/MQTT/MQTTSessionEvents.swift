@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CMosquitto
 import IngestCore
 import Logging
 
@@ -20,7 +19,7 @@ final class MQTTSessionEvents {
     private var silenceWarned = false
 
     /// What to check when a TLS connection fails.
-    static let tlsHint = "check that MQTT_TLS_CA_FILE is the CA that signed the broker's certificate, MQTT_HOST matches the certificate's name and MQTT_PORT is the broker's TLS listener"
+    static let tlsHint = "check that MQTT_TLS_CA_FILE (or, without it, the system's trust store) holds the CA that signed the broker's certificate, MQTT_HOST matches the certificate's name and MQTT_PORT is the broker's TLS listener"
 
     init(configuration: MQTTConfiguration, metrics: MQTTMetrics, logger: Logger) {
         self.configuration = configuration
@@ -74,20 +73,17 @@ final class MQTTSessionEvents {
         }
     }
 
-    /// Logs a refused CONNACK (`code` as the broker sent it) and returns its reason in libmosquitto's
-    /// words, for the "mqtt disconnected" line that follows.
-    func refused(code: Int32) -> String {
-        let reason = configuration.protocolVersion == .v5
-            ? String(cString: mosquitto_reason_string(code))
-            : String(cString: mosquitto_connack_string(code))
-        let credentials: Set<Int32> = configuration.protocolVersion == .v5
-            ? [Int32(MQTT_RC_BAD_USERNAME_OR_PASSWORD.rawValue), Int32(MQTT_RC_NOT_AUTHORIZED.rawValue)]
-            : [4, 5]  // MQTT 3.1.1 CONNACK: bad user name or password, not authorised
+    /// Logs a refused CONNACK (`code` as the broker sent it, with its Reason String if any) and
+    /// returns the code's text, for the "mqtt disconnected" line that follows.
+    func refused(code: UInt8, reasonString: String? = nil) -> String {
+        let version = configuration.protocolVersion
+        let reason = MQTTReasonCode.connAckText(code, protocolVersion: version)
         var metadata: Logger.Metadata = [
             "host": "\(configuration.host)", "port": "\(configuration.port)",
             "client_id": "\(configuration.clientID)", "reason": "\(reason)", "code": "\(code)",
         ]
-        if credentials.contains(code) {
+        if let reasonString { metadata["reason_string"] = "\(reasonString)" }
+        if MQTTReasonCode.isCredentialProblem(code, protocolVersion: version) {
             metadata["username"] = "\(configuration.username ?? "-")"
             metadata["hint"] = "check MQTT_USERNAME / MQTT_PASSWORD and the broker's ACL"
             logger.error("mqtt connection refused: bad credentials or not authorised", metadata: metadata)
@@ -97,18 +93,68 @@ final class MQTTSessionEvents {
         return reason
     }
 
-    /// A SUBACK: one granted QoS (< 0x80) or failure reason per filter.
+    /// What the broker's CONNACK says stands in the way of the configured subscription: one clear
+    /// line each (README "MQTT clients").
+    func brokerLimited(_ limitation: MQTTBrokerLimitation) {
+        switch limitation {
+        case .sharedSubscriptionsUnavailable(let filters):
+            logger.error("mqtt broker has no shared subscriptions: not subscribed", metadata: [
+                "topics": "\(filters.joined(separator: ","))",
+                "hint": "unset MQTT_SHARED_GROUP (one instance), or use a broker with MQTT 5 shared subscriptions",
+            ])
+        case .sharedSubscriptionsUnknown:
+            logger.warning("mqtt shared subscription over MQTT 3.1.1: the broker may not support it", metadata: [
+                "topics": "\(configuration.subscriptionFilters.joined(separator: ","))",
+                "note": "a broker without shared subscriptions takes $share/... as a plain filter and delivers nothing",
+                "hint": "use MQTT_PROTOCOL=5, or check the broker supports $share with MQTT 3.1.1 (mosquitto, EMQX, HiveMQ do)",
+            ])
+        case .wildcardSubscriptionsUnavailable(let filters):
+            logger.error("mqtt broker has no wildcard subscriptions: not subscribed", metadata: [
+                "topics": "\(filters.joined(separator: ","))", "hint": "subscribe without + and # in MQTT_TOPIC",
+            ])
+        case .maximumQoS(let maximum):
+            logger.warning("mqtt broker supports a lower QoS than MQTT_QOS", metadata: [
+                "maximum_qos": "\(maximum)", "qos": "\(configuration.qos)",
+                "note": "messages arrive with the broker's maximum QoS; QoS 0 loses messages across restarts",
+            ])
+        }
+    }
+
+    /// A SUBACK for one filter: granted (info), downgraded (warning), refused (error).
+    func subscribed(filter: String, result: MQTTSubscriptionResult) {
+        switch result {
+        case .granted(let qos):
+            metrics.setSubscribed()
+            logger.info("mqtt subscribed", metadata: ["topic": "\(filter)", "qos": "\(qos)"])
+        case .downgraded(let granted, let requested):
+            metrics.setSubscribed()
+            logger.warning("mqtt subscription granted with a lower QoS", metadata: [
+                "topic": "\(filter)", "qos": "\(granted)", "requested_qos": "\(requested)",
+                "note": granted == 0 ? "QoS 0: the broker keeps nothing for ingestd while it is away" : "QoS 1: a message may arrive twice",
+            ])
+        case .refused(let code, let reason):
+            logger.error("mqtt subscription refused", metadata: ["topic": "\(filter)", "reason": "\(reason)", "code": "\(code)"])
+        }
+    }
+
+    /// The SUBACK codes libmosquitto reports (one per filter) as results.
     func subscribed(filter: String, codes: [Int32]) {
         for code in codes {
-            if code >= 0x80 {
-                logger.error("mqtt subscription refused", metadata: [
-                    "topic": "\(filter)", "reason": "\(String(cString: mosquitto_reason_string(code)))",
-                ])
-            } else {
-                metrics.setSubscribed()
-                logger.info("mqtt subscribed", metadata: ["topic": "\(filter)", "qos": "\(code)"])
-            }
+            let byte = UInt8(clamping: code)
+            let result: MQTTSubscriptionResult = byte >= 0x80
+                ? .refused(code: byte, reason: MQTTReasonCode.subAckText(byte, protocolVersion: configuration.protocolVersion))
+                : byte < configuration.qos ? .downgraded(granted: byte, requested: UInt8(configuration.qos)) : .granted(qos: byte)
+            subscribed(filter: filter, result: result)
         }
+    }
+
+    /// The broker broke the protocol (ingestd disconnects): an error line of its own.
+    func protocolViolation(_ detail: String, code: UInt8) {
+        logger.error("mqtt protocol error by the broker", metadata: [
+            "host": "\(configuration.host)", "port": "\(configuration.port)", "error": "\(detail)",
+            "disconnect_reason": "\(MQTTReasonCode.text(code))",
+            "note": "the offending message is not acknowledged: the broker keeps it",
+        ])
     }
 
     /// Messages arrived: the silence clock starts again.
@@ -118,8 +164,9 @@ final class MQTTSessionEvents {
     }
 
     /// Warns once per silence when connected and nothing arrived for `heartbeatTimeoutSeconds`.
+    /// HEARTBEAT_TIMEOUT_SECONDS=0 turns it off.
     func checkHeartbeat() {
-        guard sessionUp, !silenceWarned else { return }
+        guard sessionUp, !silenceWarned, configuration.heartbeatTimeoutSeconds > 0 else { return }
         let silent = Double(coarseMonotonicNanos() &- lastActivity) / 1e9
         if silent >= configuration.heartbeatTimeoutSeconds {
             silenceWarned = true

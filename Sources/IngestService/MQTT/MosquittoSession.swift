@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CMosquitto
+import COpenSSL
 import IngestCore
 import Logging
 import Synchronization
@@ -44,6 +45,8 @@ final class MosquittoSession: MQTTClientLoop, @unchecked Sendable {
     private let events: MQTTSessionEvents
     private var loopPendingSubscriptions: [Int32: String] = [:]
     private var loopDisconnectReason: Int32 = 0
+    /// The Reason String of the broker's DISCONNECT (MQTT 5), logged with "mqtt disconnected".
+    private var loopDisconnectReasonString: String?
     /// The broker's CONNACK refusal text, if the last attempt was refused.
     private var loopRefusal: String?
     /// The last error libmosquitto logged (its only way to say *why* TLS failed, e.g. OpenSSL's
@@ -82,8 +85,18 @@ final class MosquittoSession: MQTTClientLoop, @unchecked Sendable {
             try check(mosquitto_username_pw_set(handle, username, configuration.password), "set username and password")
         }
         if let tls = configuration.tls {
-            try check(mosquitto_tls_set(handle, tls.caFile, nil, tls.certFile, tls.keyFile, nil),
-                      "set TLS files (ca=\(tls.caFile ?? "-") cert=\(tls.certFile ?? "-") key=\(tls.keyFile ?? "-"))")
+            if tls.caFile == nil {
+                // No CA file: the system's trust store (libmosquitto >= 2.0; the option alone turns TLS
+                // on), for brokers with public certificates. libmosquitto sends SNI itself.
+                try check(mosquitto_int_option(handle, MOSQ_OPT_TLS_USE_OS_CERTS, 1), "use the system's trusted CAs")
+            }
+            if tls.caFile != nil || tls.certFile != nil {
+                // libmosquitto 2.0.11 refuses a client certificate without a CA file or directory: with
+                // the system's store, name OpenSSL's default directory (the store's hashed links).
+                let caDirectory = tls.caFile == nil ? String(cString: X509_get_default_cert_dir()) : nil
+                try check(mosquitto_tls_set(handle, tls.caFile, caDirectory, tls.certFile, tls.keyFile, nil),
+                          "set TLS files (ca=\(tls.caFile ?? caDirectory ?? "-") cert=\(tls.certFile ?? "-") key=\(tls.keyFile ?? "-"))")
+            }
             if tls.insecure {
                 try check(mosquitto_tls_insecure_set(handle, true), "disable TLS host name check")
             }
@@ -97,14 +110,24 @@ final class MosquittoSession: MQTTClientLoop, @unchecked Sendable {
                                                    configuration.sessionExpirySeconds),
                       "add session expiry property")
         }
-
-        mosquitto_connect_v5_callback_set(handle) { _, userdata, rc, flags, _ in
-            guard let userdata else { return }
-            Unmanaged<MosquittoSession>.fromOpaque(userdata).takeUnretainedValue().onConnect(rc: rc, flags: flags)
+        if configuration.protocolVersion == .v5 {
+            // The broker drops messages too large to be accepted instead of sending them (README
+            // "MQTT clients"), as with the native client.
+            try check(mosquitto_property_add_int32(&connectProperties,
+                                                   Int32(MQTT_PROP_MAXIMUM_PACKET_SIZE.rawValue),
+                                                   UInt32(clamping: configuration.receivePacketLimit)),
+                      "add maximum packet size property")
         }
-        mosquitto_disconnect_v5_callback_set(handle) { _, userdata, rc, _ in
+
+        mosquitto_connect_v5_callback_set(handle) { _, userdata, rc, flags, properties in
             guard let userdata else { return }
-            Unmanaged<MosquittoSession>.fromOpaque(userdata).takeUnretainedValue().onDisconnect(rc: rc)
+            Unmanaged<MosquittoSession>.fromOpaque(userdata).takeUnretainedValue()
+                .onConnect(rc: rc, flags: flags, reasonString: MosquittoSession.reasonString(properties))
+        }
+        mosquitto_disconnect_v5_callback_set(handle) { _, userdata, rc, properties in
+            guard let userdata else { return }
+            Unmanaged<MosquittoSession>.fromOpaque(userdata).takeUnretainedValue()
+                .onDisconnect(rc: rc, reasonString: MosquittoSession.reasonString(properties))
         }
         mosquitto_subscribe_v5_callback_set(handle) { _, userdata, mid, count, granted, _ in
             guard let userdata else { return }
@@ -165,6 +188,7 @@ final class MosquittoSession: MQTTClientLoop, @unchecked Sendable {
             var loopRC = MosquittoLibrary.success
             var loopErrno: Int32 = 0
             loopDisconnectReason = 0
+            loopDisconnectReasonString = nil
             loopRefusal = nil
             while !stopRequested {
                 loopRC = pumpNetwork(handle)
@@ -176,7 +200,9 @@ final class MosquittoSession: MQTTClientLoop, @unchecked Sendable {
                 if loopRC == MosquittoLibrary.success { disconnectCleanly(handle) }
                 break
             }
-            let delay = events.disconnected(reason: disconnectText(loopRC: loopRC, errno: loopErrno), detail: tlsDetail(rc: loopRC))
+            var detail = tlsDetail(rc: loopRC)
+            if let reasonString = loopDisconnectReasonString { detail["reason_string"] = "\(reasonString)" }
+            let delay = events.disconnected(reason: disconnectText(loopRC: loopRC, errno: loopErrno), detail: detail)
             attempt = 0
             MQTTSessionEvents.sleep(delay) { stopRequested }
         }
@@ -287,16 +313,16 @@ final class MosquittoSession: MQTTClientLoop, @unchecked Sendable {
         if let loopRefusal { return "connection refused: \(loopRefusal)" }
         // A v5 broker's DISCONNECT reason codes are >= 0x80; smaller values are libmosquitto errors.
         if configuration.protocolVersion == .v5, loopDisconnectReason >= 0x80 {
-            return String(cString: mosquitto_reason_string(loopDisconnectReason))
+            return MQTTReasonCode.text(UInt8(clamping: loopDisconnectReason))
         }
         return MosquittoLibrary.describe(loopRC, errno: loopErrno)
     }
 
     // MARK: - Callbacks (the loop thread, inside mosquitto_loop)
 
-    private func onConnect(rc: Int32, flags: Int32) {
+    private func onConnect(rc: Int32, flags: Int32, reasonString: String?) {
         guard rc == 0 else {
-            loopRefusal = events.refused(code: rc)
+            loopRefusal = events.refused(code: UInt8(clamping: rc), reasonString: reasonString)
             return
         }
         events.connected(sessionPresent: (flags & 1) != 0)
@@ -321,8 +347,9 @@ final class MosquittoSession: MQTTClientLoop, @unchecked Sendable {
         events.subscribed(filter: loopPendingSubscriptions.removeValue(forKey: mid) ?? "?", codes: granted)
     }
 
-    private func onDisconnect(rc: Int32) {
+    private func onDisconnect(rc: Int32, reasonString: String?) {
         loopDisconnectReason = rc
+        loopDisconnectReasonString = reasonString
         events.markDown()
     }
 
@@ -360,6 +387,16 @@ final class MosquittoSession: MQTTClientLoop, @unchecked Sendable {
         logger.error("mqtt message not taken: intake closed", metadata: [
             "topic": "\(message.topic)", "bytes": "\(message.payload.count)",
         ])
+    }
+
+    /// The Reason String property of a CONNACK or DISCONNECT, if the broker sent one.
+    private static func reasonString(_ properties: OpaquePointer?) -> String? {
+        guard let properties else { return nil }
+        var value: UnsafeMutablePointer<CChar>?
+        guard mosquitto_property_read_string(properties, Int32(MQTT_PROP_REASON_STRING.rawValue), &value, false) != nil,
+              let value else { return nil }
+        defer { free(value) }
+        return String(cString: value)
     }
 
     private func check(_ rc: Int32, _ what: String) throws {

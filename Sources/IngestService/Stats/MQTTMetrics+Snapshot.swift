@@ -3,5 +3,6 @@ extension MQTTMetrics {
     func fill(_ snapshot: inout StatsSnapshot) {
         snapshot.mqttConnected = connected == 1
         snapshot.mqttReconnects = reconnects
+        snapshot.mqttOversized = oversized
     }
 }

@@ -49,6 +49,7 @@ public struct StatsKey: Sendable {
         StatsKey("mqtt_connected", .gauge, "1 while connected to the broker") { $0.mqttConnected ? 1 : 0 },
         StatsKey("registry_up", .gauge, "0 while a database registry cannot be reached") { $0.registryUp ? 1 : 0 },
         StatsKey("mqtt_reconnects", .counter, "reconnections to the broker") { $0.mqttReconnects },
+        StatsKey("mqtt_oversized", .counter, "messages above the native client's packet limit read past without being kept") { $0.mqttOversized },
         StatsKey("ready", .gauge, "1 when /readyz answers 200") { $0.readiness.isReady ? 1 : 0 },
     ]
 }

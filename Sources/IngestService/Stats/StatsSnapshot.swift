@@ -24,6 +24,8 @@ public struct StatsSnapshot: Sendable, Equatable {
     public var registryUp = true
     public var mqttConnected = false
     public var mqttReconnects = 0
+    /// PUBLISHes above the receive limit read past without being kept (README "MQTT clients").
+    public var mqttOversized = 0
 
     public init() {}
 

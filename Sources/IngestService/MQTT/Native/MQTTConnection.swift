@@ -20,6 +20,8 @@ final class MQTTConnection {
     private var output: [UInt8] = []
     private var outputStart = 0
     private(set) var lastWriteNanos: UInt64
+    /// Bytes of an oversized packet still to be read and thrown away (`skip(_:)`).
+    private(set) var skipping = 0
 
     init(transport: MQTTTransport, now: UInt64) {
         self.transport = transport
@@ -58,7 +60,21 @@ final class MQTTConnection {
             }
         }.get()
         inputEnd += count
+        dropSkipped()
         return count
+    }
+
+    /// Throws away the next `count` bytes of the stream, those already read and those still to come:
+    /// the body of a packet too large to keep. Memory stays at one read chunk, whatever the size.
+    func skip(_ count: Int) {
+        skipping += count
+        dropSkipped()
+    }
+
+    private func dropSkipped() {
+        let dropped = min(skipping, inputEnd - inputStart)
+        skipping -= dropped
+        consumeInput(upTo: inputStart + dropped)
     }
 
     /// Marks the input up to `offset` as framed and handled.
@@ -72,8 +88,9 @@ final class MQTTConnection {
         }
     }
 
-    func queue(_ encode: (inout [UInt8]) -> Void) {
-        encode(&output)
+    /// Runs `encode` on the output buffer (what it appends leaves with the next `flush`).
+    func queue<Value>(_ encode: (inout [UInt8]) throws -> Value) rethrows -> Value {
+        try encode(&output)
     }
 
     /// Writes what the socket takes now; the rest waits for POLLOUT.

@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CMosquitto
 import IngestCore
 import Logging
 import Synchronization
@@ -17,11 +16,22 @@ import Synchronization
 /// IngestCore, unit-tested), the burst goes to the intake in one hand-over, and its
 /// acknowledgements leave in one `write`.
 ///
+/// ## Protocol and executor
+/// The protocol state (CONNECT/CONNACK, subscriptions, acknowledgement bookkeeping, keep-alive) is
+/// `MQTTSubscriberStateMachine` in IngestCore, unit-tested without sockets. This type executes what
+/// it asks for: the socket, `poll`, TLS, the intake, the log lines.
+///
 /// ## Delivery
-/// A QoS 1 PUBACK (QoS 2 PUBREC) is sent only after the intake has taken the message. While the
-/// intake is full, this thread waits in `put` and nothing more is acknowledged, so the broker keeps
-/// the rest (TCP backpressure, as before); if the intake closes instead (cancellation), what it did
-/// not take is never acknowledged and the broker delivers it again on the next connection.
+/// A QoS 1 PUBACK (QoS 2 PUBREC) is sent only after the intake has taken the message, in the order
+/// the PUBLISHes arrived. While the intake is full, this thread waits in `put` and nothing more is
+/// acknowledged or read, so the broker keeps the rest (TCP backpressure), and PINGREQs keep the
+/// connection alive meanwhile; if the intake closes instead (cancellation), what it did not take is
+/// never acknowledged and the broker delivers it again on the next connection.
+///
+/// ## Oversized messages
+/// A PUBLISH larger than `MQTTConfiguration.receivePacketLimit` is not read whole: its head (topic
+/// and the first `MAX_PAYLOAD_BYTES + 1` payload bytes) is handed on, which the validator rejects as
+/// PAYLOAD_TOO_LARGE, and the rest of its body is read and thrown away (`MQTTConnection.skip`).
 ///
 /// ## Threading
 /// `runLoop()` runs on a dedicated thread (see `MQTTSource`); the mutable `loop…` state and the
@@ -39,20 +49,18 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
     private static let pollMilliseconds: Int32 = 100
     /// TCP connect, TLS handshake and CONNACK must each complete within this.
     private static let connectTimeoutSeconds = 30.0
-    /// Largest packet accepted from the broker (the MQTT maximum is 256 MiB); the validator rejects
-    /// payloads above MAX_PAYLOAD_BYTES anyway, this only bounds the receive buffer.
-    private static let maxPacketBytes = 268_435_460
 
     private let stopFlag = Atomic<Bool>(false)
     private let tlsContext: TLSContext?
     private let decoder: MQTTPacketDecoder
+    /// The largest packet read whole (`MQTTConfiguration.receivePacketLimit`).
+    private let receiveLimit: Int
 
     // Loop-thread confined (see the type's documentation).
     private let events: MQTTSessionEvents
-    /// QoS 2 messages handed on and answered with PUBREC, waiting for the broker's PUBREL: a
-    /// redelivered PUBLISH with one of these identifiers is a duplicate. Part of the session state, so
-    /// it outlives a connection (and is cleared when the broker starts a new session).
-    private var loopAwaitingRelease = Set<UInt16>()
+    private var protocolState: MQTTSubscriberStateMachine
+    /// This turn's messages, handed to the intake in one `put`.
+    private var burst: [InboundMessage] = []
 
     init(configuration: MQTTConfiguration, intake: IntakeQueue, metrics: MQTTMetrics, logger: Logger) throws {
         self.configuration = configuration
@@ -61,7 +69,23 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
         self.logger = logger
         self.events = MQTTSessionEvents(configuration: configuration, metrics: metrics, logger: logger)
         self.decoder = MQTTPacketDecoder(protocolVersion: configuration.protocolVersion)
+        self.receiveLimit = configuration.receivePacketLimit
         self.tlsContext = try configuration.tls.map { (tls) throws(MQTTSourceError) in try TLSContext(configuration: tls) }
+        let v5 = configuration.protocolVersion == .v5
+        let options = MQTTConnectOptions(
+            protocolVersion: configuration.protocolVersion, clientID: configuration.clientID,
+            cleanStart: configuration.cleanSession, keepAliveSeconds: UInt16(clamping: configuration.keepAliveSeconds),
+            username: configuration.username, password: configuration.password,
+            // Without a Session Expiry Interval an MQTT 5 session ends when the connection does, and
+            // the broker would drop everything published while ingestd is down.
+            sessionExpirySeconds: v5 && !configuration.cleanSession ? configuration.sessionExpirySeconds : nil,
+            receiveMaximum: v5 ? UInt16(clamping: configuration.receiveMaximum) : nil,
+            maximumPacketSize: v5 ? UInt32(clamping: configuration.receivePacketLimit) : nil)
+        self.protocolState = MQTTSubscriberStateMachine(configuration: MQTTSubscriberConfiguration(
+            connect: options, filters: configuration.subscriptionFilters, qos: UInt8(clamping: configuration.qos),
+            sharedSubscriptions: configuration.sharedGroup.map { !$0.isEmpty } ?? false,
+            connAckTimeoutNanos: UInt64(Self.connectTimeoutSeconds * 1e9)))
+        burst.reserveCapacity(256)
     }
 
     func close() {}
@@ -87,8 +111,11 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
             }
             let ending = serve(connection)
             connection.transport.close()
-            guard let reason = ending else { break }  // stopped
-            let delay = events.disconnected(reason: reason)
+            protocolState.connectionClosed()
+            guard let ending else { break }  // stopped
+            var detail: Logger.Metadata = [:]
+            if let reasonString = ending.reasonString { detail["reason_string"] = "\(reasonString)" }
+            let delay = events.disconnected(reason: ending.reason, detail: detail)
             attempt = 0
             MQTTSessionEvents.sleep(delay) { stopRequested }
         }
@@ -107,64 +134,46 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
         } else {
             transport = PlainTransport(descriptor: descriptor)
         }
-        let connection = MQTTConnection(transport: transport, now: monotonicNanos())
-        let options = MQTTConnectOptions(
-            protocolVersion: configuration.protocolVersion, clientID: configuration.clientID,
-            cleanStart: configuration.cleanSession, keepAliveSeconds: UInt16(clamping: configuration.keepAliveSeconds),
-            username: configuration.username, password: configuration.password,
-            // Without a Session Expiry Interval an MQTT 5 session ends when the connection does, and
-            // the broker would drop everything published while ingestd is down.
-            sessionExpirySeconds: configuration.protocolVersion == .v5 && !configuration.cleanSession
-                ? configuration.sessionExpirySeconds : nil,
-            receiveMaximum: configuration.protocolVersion == .v5 ? UInt16(clamping: configuration.receiveMaximum) : nil)
-        connection.queue { MQTTPacketEncoder.connect(options, to: &$0) }
+        let now = monotonicNanos()
+        let connection = MQTTConnection(transport: transport, now: now)
+        connection.queue { protocolState.connectionOpened(now: now, into: &$0) }
         return connection
     }
 
     // MARK: - One connection
 
-    /// What one connection's turns share.
-    private struct ConnectionState {
-        var connected = false
-        var connectStartedAt: UInt64
-        var keepAliveNanos: UInt64
-        var pingSentAt: UInt64?
-        var nextPacketID: UInt16 = 0
-        var pendingSubscriptions: [UInt16: String] = [:]
-        /// Set when a packet ends the connection (a refused CONNACK, the broker's DISCONNECT).
-        var ending: String?
-        /// This turn's messages and, at the same index, how to acknowledge each once the intake has it.
-        var burst: [InboundMessage] = []
-        var acknowledgements: [Acknowledgement] = []
+    /// Why a connection ended, for the "mqtt disconnected" line.
+    private struct Ending {
+        var reason: String
+        var reasonString: String?
     }
-
-    private enum Acknowledgement { case none, pubAck(UInt16), pubRec(UInt16) }
 
     /// Serves a connection until it ends: returns why, or nil after a stop request (having sent
     /// DISCONNECT so the broker keeps the persistent session and sends no will).
-    private func serve(_ connection: MQTTConnection) -> String? {
-        let now = monotonicNanos()
-        var state = ConnectionState(connectStartedAt: now, keepAliveNanos: UInt64(configuration.keepAliveSeconds) * 1_000_000_000)
-        state.burst.reserveCapacity(256)
-        state.acknowledgements.reserveCapacity(256)
+    private func serve(_ connection: MQTTConnection) -> Ending? {
+        var ending: MQTTConnectionEnd?
         do throws(MQTTTransportError) {
-            try connection.flush(now: now)
+            try connection.flush(now: monotonicNanos())
             while !stopRequested {
-                try turn(connection, &state)
-                if let ending = state.ending { return ending }
-                if let timeout = checkTimers(connection, &state) { return timeout }
+                try turn(connection, &ending)
+                if let ending { return Ending(reason: ending.description, reasonString: ending.reasonString) }
+                let now = monotonicNanos()
+                if let lost = connection.queue({ protocolState.tick(now: now, into: &$0) }) {
+                    return Ending(reason: lost.description)
+                }
+                if connection.hasPendingOutput { try connection.flush(now: now) }
                 events.checkHeartbeat()
             }
         } catch {
-            return state.ending ?? error.description
+            return Ending(reason: ending?.description ?? error.description, reasonString: ending?.reasonString)
         }
-        if state.connected { disconnectCleanly(connection) }
+        if protocolState.isConnected { disconnectCleanly(connection) }
         return nil
     }
 
     /// One turn: wait for the socket, read and handle every packet there, hand the messages to the
     /// intake, then send their acknowledgements.
-    private func turn(_ connection: MQTTConnection, _ state: inout ConnectionState) throws(MQTTTransportError) {
+    private func turn(_ connection: MQTTConnection, _ ending: inout MQTTConnectionEnd?) throws(MQTTTransportError) {
         if !connection.transport.hasBufferedInput {
             var events = Int16(POLLIN)
             if connection.hasPendingOutput { events |= Int16(POLLOUT) }
@@ -180,21 +189,48 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
         }
         guard try connection.readAvailable() > 0 else { return }
         let receivedAt = wallClockNanos()
-        try handlePackets(connection, &state, receivedAt: receivedAt)
-        deliverBurst(connection, &state, receivedAt: receivedAt)
+        try handlePackets(connection, &ending, receivedAt: receivedAt)
+        deliverBurst(connection, receivedAt: receivedAt)
         try connection.flush(now: monotonicNanos())
     }
 
-    private func handlePackets(_ connection: MQTTConnection, _ state: inout ConnectionState, receivedAt: Int64) throws(MQTTTransportError) {
+    private func handlePackets(_ connection: MQTTConnection, _ ending: inout MQTTConnectionEnd?, receivedAt: Int64) throws(MQTTTransportError) {
         var offset = connection.inputStart
+        var skip = 0
         let end = connection.inputEnd
+        let now = monotonicNanos()
         let result = connection.input.withUnsafeBytes { (raw) -> MQTTTransportError? in
             let buffer = UnsafeRawBufferPointer(rebasing: raw[..<end])
             do throws(MQTTProtocolError) {
-                while state.ending == nil,
-                      let frame = try MQTTFrame.next(in: buffer, from: offset, maxPacketBytes: Self.maxPacketBytes) {
-                    offset = frame.end
-                    try handle(try decoder.decode(frame, in: buffer), buffer: buffer, connection, &state, receivedAt: receivedAt)
+                while ending == nil, let frame = try MQTTFrame.header(in: buffer, from: offset) {
+                    let packet: MQTTInboundPacket
+                    let packetBytes = frame.packetBytes(from: offset)
+                    if packetBytes <= receiveLimit {
+                        guard frame.isComplete(in: buffer) else { break }
+                        offset = frame.end
+                        packet = try decoder.decode(frame, in: buffer)
+                    } else {
+                        guard frame.type == MQTTPacketType.publish else {
+                            throw .packetTooLarge(bytes: packetBytes, limit: receiveLimit)
+                        }
+                        // Keep the head of the body; the rest is read past (see the type's documentation).
+                        let head = MQTTFrame(header: frame.header, bodyStart: frame.bodyStart,
+                                             bodyLength: min(frame.bodyLength, receiveLimit))
+                        guard head.isComplete(in: buffer) else { break }
+                        guard case .publish(var publish) = try decoder.decode(head, in: buffer) else { break }
+                        publish.payload = publish.payload.prefix(configuration.maxPayloadBytes + 1)
+                        packet = .publish(publish)
+                        offset = head.end
+                        skip = frame.end - head.end
+                        metrics.recordOversized()
+                        logger.warning("mqtt message too large: read past without keeping it", metadata: [
+                            "topic": "\(String(decoding: UnsafeRawBufferPointer(rebasing: buffer[publish.topic]), as: UTF8.self))",
+                            "bytes": "\(packetBytes)", "limit": "\(receiveLimit)",
+                            "note": "rejected as PAYLOAD_TOO_LARGE and acknowledged",
+                        ])
+                    }
+                    handle(packet, buffer: buffer, connection, &ending, now: now, receivedAt: receivedAt)
+                    if skip > 0 { break }
                 }
                 return nil
             } catch {
@@ -202,99 +238,88 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
             }
         }
         connection.consumeInput(upTo: offset)
+        if skip > 0 { connection.skip(skip) }
         if let result { throw result }
     }
 
     private func handle(_ packet: MQTTInboundPacket, buffer: UnsafeRawBufferPointer, _ connection: MQTTConnection,
-                        _ state: inout ConnectionState, receivedAt: Int64) throws(MQTTProtocolError) {
-        switch packet {
-        case .publish(let publish):
-            guard state.connected else { return }
-            if publish.qos == 2 && loopAwaitingRelease.contains(publish.packetID) {
-                // Redelivered before our PUBREC arrived: already handed on, answer again.
-                connection.queue { MQTTPacketEncoder.pubRec(packetID: publish.packetID, to: &$0) }
-                return
-            }
-            state.burst.append(InboundMessage(
+                        _ ending: inout MQTTConnectionEnd?, now: UInt64, receivedAt: Int64) {
+        switch connection.queue({ protocolState.receive(packet, now: now, into: &$0) }) {
+        case .none:
+            break
+        case .deliver(let publish):
+            burst.append(InboundMessage(
                 topic: String(decoding: UnsafeRawBufferPointer(rebasing: buffer[publish.topic]), as: UTF8.self),
                 payload: Array(UnsafeRawBufferPointer(rebasing: buffer[publish.payload])),
                 receivedAtNanos: receivedAt))
-            switch publish.qos {
-            case 1: state.acknowledgements.append(.pubAck(publish.packetID))
-            case 2: state.acknowledgements.append(.pubRec(publish.packetID))
-            default: state.acknowledgements.append(.none)
+        case .connected(let connAck, let limitations):
+            events.connected(sessionPresent: connAck.sessionPresent)
+            limitations.forEach(events.brokerLimited)
+        case .subscribed(let filter, let result):
+            events.subscribed(filter: filter, result: result)
+        case .close(let end):
+            switch end {
+            case .refused(let code, _, let reasonString): _ = events.refused(code: code, reasonString: reasonString)
+            case .protocolViolation(let code, let detail): events.protocolViolation(detail, code: code)
+            default: break
             }
-        case .pubRel(let packetID):
-            loopAwaitingRelease.remove(packetID)
-            connection.queue { MQTTPacketEncoder.pubComp(packetID: packetID, to: &$0) }
-        case .connAck(let sessionPresent, let code, let serverKeepAlive):
-            guard !state.connected else { throw .malformedPacket(type: MQTTPacketType.connAck, detail: "a second CONNACK") }
-            guard code == 0 else {
-                state.ending = "connection refused: \(events.refused(code: Int32(code)))"
-                return
-            }
-            if let serverKeepAlive { state.keepAliveNanos = UInt64(serverKeepAlive) * 1_000_000_000 }
-            state.connected = true
-            onConnected(sessionPresent: sessionPresent, connection, &state)
-        case .subAck(let packetID, let codes):
-            events.subscribed(filter: state.pendingSubscriptions.removeValue(forKey: packetID) ?? "?", codes: codes.map(Int32.init))
-        case .pingResp:
-            state.pingSentAt = nil
-        case .disconnect(let code):
-            state.ending = code == 0 ? "the broker disconnected" : String(cString: mosquitto_reason_string(Int32(code)))
-        case .ignored:
-            break
+            ending = end
         }
     }
 
-    /// Hands the turn's messages to the intake (blocking while it is full), then queues the
-    /// acknowledgements of those it took, in order.
-    private func deliverBurst(_ connection: MQTTConnection, _ state: inout ConnectionState, receivedAt: Int64) {
-        guard !state.burst.isEmpty else { return }
-        let count = state.burst.count
-        metrics.recordMessages(count, at: receivedAt)
-        events.messagesArrived()
-        let taken = intake.put(contentsOf: state.burst)
-        connection.queue { out in
-            for acknowledgement in state.acknowledgements[..<taken] {
-                switch acknowledgement {
-                case .none: break
-                case .pubAck(let id): MQTTPacketEncoder.pubAck(packetID: id, to: &out)
-                case .pubRec(let id):
-                    loopAwaitingRelease.insert(id)
-                    MQTTPacketEncoder.pubRec(packetID: id, to: &out)
-                }
+    /// Hands the turn's messages to the intake (blocking while it is full, with PINGREQs to keep the
+    /// connection up), then queues the acknowledgements of those it took, in arrival order.
+    private func deliverBurst(_ connection: MQTTConnection, receivedAt: Int64) {
+        let count = burst.count
+        var taken = 0
+        if count > 0 {
+            metrics.recordMessages(count, at: receivedAt)
+            events.messagesArrived()
+            taken = intake.put(contentsOf: burst, checkingEvery: keepAliveCheckInterval) {
+                keepAliveWhileBlocked(connection)
             }
+            if taken < count {
+                logger.warning("mqtt messages left with the broker: intake closed", metadata: [
+                    "messages": "\(count - taken)", "note": "not acknowledged, so the broker delivers them again on the next connection",
+                ])
+            }
+            burst.removeAll(keepingCapacity: true)
         }
-        if taken < count {
-            logger.warning("mqtt messages left with the broker: intake closed", metadata: [
-                "messages": "\(count - taken)", "note": "not acknowledged, so the broker delivers them again on the next connection",
+        let now = monotonicNanos()
+        connection.queue { protocolState.messagesTaken(taken, now: now, into: &$0) }
+    }
+
+    /// How often a blocked `put` looks at the keep-alive: a fraction of it, at most a second.
+    private var keepAliveCheckInterval: Duration {
+        .milliseconds(min(1000, max(100, configuration.keepAliveSeconds * 1000 / 4)))
+    }
+
+    /// While the intake is full: a PINGREQ when one is due, written at once (the loop is not
+    /// reading, so the broker's keep-alive is all that keeps the session from being dropped). If the
+    /// broker closed the connection anyway, `mqtt_connected` says so at once, not only once the
+    /// intake has room again (the next read then ends the connection and reconnects).
+    private func keepAliveWhileBlocked(_ connection: MQTTConnection) {
+        let now = monotonicNanos()
+        connection.queue { protocolState.tickWhileBlocked(now: now, into: &$0) }
+        var lost = false
+        if connection.hasPendingOutput {
+            do { try connection.flush(now: now) } catch { lost = true }
+        }
+        // The peer's FIN shows as POLLRDHUP without reading what is still unread before it.
+        let peerClosed = Int16(0x2000)  // POLLRDHUP (Linux), not imported: Glibc's module lacks _GNU_SOURCE
+        var entry = pollfd(fd: connection.transport.descriptor, events: peerClosed, revents: 0)
+        if poll(&entry, 1, 0) > 0, entry.revents & (peerClosed | Int16(POLLHUP | POLLERR)) != 0 { lost = true }
+        if lost && metrics.connected == 1 {
+            events.markDown()
+            logger.warning("mqtt connection lost while the intake is full", metadata: [
+                "host": "\(configuration.host)", "port": "\(configuration.port)",
+                "note": "reconnects once the intake has room; what was not acknowledged is delivered again",
             ])
         }
-        state.burst.removeAll(keepingCapacity: true)
-        state.acknowledgements.removeAll(keepingCapacity: true)
-    }
-
-    /// CONNACK and keep-alive deadlines; returns why the connection is considered lost, if it is.
-    private func checkTimers(_ connection: MQTTConnection, _ state: inout ConnectionState) -> String? {
-        let now = monotonicNanos()
-        guard state.connected else {
-            if now &- state.connectStartedAt > UInt64(Self.connectTimeoutSeconds * 1e9) { return "no CONNACK from the broker" }
-            return nil
-        }
-        guard state.keepAliveNanos > 0 else { return nil }
-        if let sentAt = state.pingSentAt {
-            if now &- sentAt > state.keepAliveNanos { return "keep-alive timeout: no PINGRESP" }
-        } else if now &- connection.lastWriteNanos >= state.keepAliveNanos {
-            state.pingSentAt = now
-            connection.queue { MQTTPacketEncoder.pingReq(to: &$0) }
-            do { try connection.flush(now: now) } catch { return error.description }
-        }
-        return nil
     }
 
     private func disconnectCleanly(_ connection: MQTTConnection) {
-        connection.queue { MQTTPacketEncoder.disconnect(to: &$0) }
+        guard connection.queue({ protocolState.disconnect(into: &$0) }) else { return }
         let deadline = monotonicNanos() + 2_000_000_000
         do throws(MQTTTransportError) {
             try connection.flush(now: monotonicNanos())
@@ -321,24 +346,6 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
             if entry.revents == 0 { continue }
             let count = recv(descriptor, &scratch, scratch.count, 0)
             if count == 0 || (count < 0 && errno != EAGAIN && errno != EINTR) { break }
-        }
-    }
-
-    // MARK: - Events
-
-    private func onConnected(sessionPresent: Bool, _ connection: MQTTConnection, _ state: inout ConnectionState) {
-        if !sessionPresent { loopAwaitingRelease.removeAll() }
-        events.connected(sessionPresent: sessionPresent)
-        // Subscribe after every connect, even when the broker kept the session: harmless, and it
-        // covers a broker that lost the session or changed topics in the configuration.
-        for filter in configuration.subscriptionFilters {
-            state.nextPacketID = state.nextPacketID == UInt16.max ? 1 : state.nextPacketID + 1
-            let id = state.nextPacketID
-            state.pendingSubscriptions[id] = filter
-            connection.queue {
-                MQTTPacketEncoder.subscribe(packetID: id, filter: filter, qos: UInt8(configuration.qos),
-                                            protocolVersion: configuration.protocolVersion, to: &$0)
-            }
         }
     }
 
