@@ -76,7 +76,7 @@ final class SpoolDiskSpoolTests: XCTestCase {
         let count = await spool.status.segments
         XCTAssertEqual(count, 2, "a refused batch leaves no file")
         XCTAssertEqual(try files(in: directory).filter { $0.hasPrefix("segment-") }.count, 2)
-        XCTAssertEqual(log.records(containing: "spool full").count, 1)
+        XCTAssertTrue(log.records(containing: "spool full").isEmpty, "DurableStore logs it, once")
 
         await spool.remove(first)
         isFull = await spool.isFull
@@ -162,7 +162,6 @@ final class SpoolDiskSpoolTests: XCTestCase {
         let status = await spool.status
         XCTAssertEqual(status, SpoolStatus(segments: 2, bytes: expectedBytes, oldestAgeSeconds: 90))
         XCTAssertEqual(status.description, "segments=2 bytes=\(expectedBytes) oldest_age_seconds=90")
-        XCTAssertEqual(try DiskSpool.inspect(directory: directory, now: start.addingTimeInterval(90)), status)
 
         await spool.remove(a)
         let after = await spool.status

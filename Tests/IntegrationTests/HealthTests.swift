@@ -11,7 +11,7 @@ final class HealthTests: XCTestCase {
     /// here rather than taken from the exporter, so a renamed or dropped metric fails this test.
     private let counterKeys = ["received", "enqueued", "dropped", "rejected", "skipped_fields", "influx_batch_ok",
                                "influx_batch_err", "influx_flushes", "retries", "auth_cache_hits", "auth_cache_misses",
-                               "mqtt_reconnects"]
+                               "mqtt_reconnects", "spool_replayed", "dead_letter_lines", "corrupt_files", "corrupt_lines"]
     private let gaugeKeys = ["influx_buffer", "influx_up", "spool_batches", "auth_cache_size", "mqtt_connected"]
 
     override func setUp() async throws {

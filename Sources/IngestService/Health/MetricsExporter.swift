@@ -15,7 +15,8 @@ public final class MetricsExporter: Sendable {
     /// The stats keys exported as counters (cumulative since start).
     public static let counterKeys = [
         "received", "enqueued", "dropped", "rejected", "skipped_fields", "influx_batch_ok", "influx_batch_err",
-        "influx_flushes", "retries", "auth_cache_hits", "auth_cache_misses", "mqtt_reconnects",
+        "influx_flushes", "retries", "auth_cache_hits", "auth_cache_misses", "mqtt_reconnects", "spool_replayed",
+        "dead_letter_lines", "corrupt_files", "corrupt_lines",
     ]
     /// The stats keys exported as gauges.
     public static let gaugeKeys = ["influx_buffer", "influx_up", "spool_batches", "auth_cache_size", "mqtt_connected"]

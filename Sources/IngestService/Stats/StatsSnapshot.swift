@@ -17,6 +17,8 @@ public struct StatsSnapshot: Sendable, Equatable {
     public var spoolFull = false
     public var spoolReplayedLines = 0
     public var deadLetterLines = 0
+    public var corruptFiles = 0
+    public var corruptLines = 0
     public var authCacheHits = 0
     public var authCacheMisses = 0
     public var authCacheSize = 0
@@ -46,6 +48,8 @@ public struct StatsSnapshot: Sendable, Equatable {
             "spool_full": spoolFull ? "1" : "0",
             "spool_replayed": "\(spoolReplayedLines)",
             "dead_letter_lines": "\(deadLetterLines)",
+            "corrupt_files": "\(corruptFiles)",
+            "corrupt_lines": "\(corruptLines)",
             "auth_cache_hits": "\(authCacheHits)",
             "auth_cache_misses": "\(authCacheMisses)",
             "auth_cache_size": "\(authCacheSize)",
