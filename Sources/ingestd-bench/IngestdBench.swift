@@ -11,7 +11,7 @@ import Glibc
 ///
 /// `publish` is a libmosquitto publisher (MQTT 3.1.1, no network thread: it writes from its own loop,
 /// so it is not limited by a thread hand-off per message like `mosquitto_pub -l`). Each message is
-/// the DESIGN.md envelope with 5 metrics, stamped with the send time (`ts`, nanosecond ISO 8601).
+/// the device message of README "Device messages" with 5 metrics, stamped with the send time (`ts`, nanosecond ISO 8601).
 ///
 /// `sink` speaks enough of the InfluxDB write API (v1 `/write`, v2 `/api/v2/write`, v3
 /// `/api/v3/write_lp`) to answer 204 at once, counting lines; with `--upstream` it forwards every

@@ -85,7 +85,8 @@ final class SpoolDiskSpoolTests: XCTestCase {
     }
 
     func testCorruptAndTornSegmentsAreMovedAsideAndReplayContinues() async throws {
-        let spool = try open()
+        let metrics = SpoolMetrics()
+        let spool = try DiskSpool(directory: directory, maxBytes: 1 << 30, logger: log.logger, metrics: metrics)
         let corrupt = try await spool.append(database: "db", lines: lines("m v=1i 1\n"), lineCount: 1)
         let torn = try await spool.append(database: "db", lines: lines("m v=2i 2\n"), lineCount: 1)
         let good = try await spool.append(database: "db", lines: lines("m v=3i 3\n"), lineCount: 1)
@@ -111,6 +112,8 @@ final class SpoolDiskSpoolTests: XCTestCase {
         XCTAssertEqual(records.first?.metadata["file"], corruptPath)
         XCTAssertTrue(records.first?.metadata["error"]?.contains("checksum mismatch") ?? false)
         XCTAssertTrue(records.last?.metadata["error"]?.contains("torn") ?? false)
+        XCTAssertEqual(metrics.corruptFiles.load(ordering: .relaxed), 2)
+        XCTAssertEqual(metrics.corruptLines.load(ordering: .relaxed), 2, "one line each, from their headers")
     }
 
     func testGarbageSegmentFromEarlierRunDoesNotStopStartUp() async throws {

@@ -50,7 +50,7 @@ extension CrashJournal {
                     damaged = true
                     let resume = nextMagic(in: bytes, after: offset)
                     let skipped = bytes[offset..<(resume ?? bytes.count)]
-                    let lines = skipped.reduce(0) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
+                    let lines = lostLineCount(skipped)
                     lostLines += lines
                     let metadata: Logger.Metadata = [
                         "file": "\(path)", "offset": "\(offset)", "ignored_bytes": "\(skipped.count)",
@@ -109,6 +109,18 @@ extension CrashJournal {
                     metadata: ["file": "\(path)", "error": "\(error)"])
             }
         }
+    }
+
+    /// Lines in bytes that did not decode: the line count of the record header they start with when
+    /// it is complete and has the magic number (exact for a torn tail or a damaged body; capped by
+    /// the bytes after the header, since the checksum did not vouch for it), else their newlines.
+    static func lostLineCount(_ skipped: ArraySlice<UInt8>) -> Int {
+        let start = skipped.startIndex
+        if skipped.count >= JournalRecord.headerSize, Array(skipped[start..<start + 4]) == JournalRecord.magic {
+            let declared = Int(Array(skipped).readLittleEndian(UInt32.self, at: 16))
+            return min(declared, skipped.count - JournalRecord.headerSize)
+        }
+        return skipped.reduce(0) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
     }
 
     /// The offset of the next record magic number after `offset`, if any.

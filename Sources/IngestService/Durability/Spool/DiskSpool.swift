@@ -115,8 +115,9 @@ public actor DiskSpool {
 
     /// Stores one batch durably (temporary file, fsync, rename, fsync of the directory). `lines` is
     /// newline-separated line protocol for `database`; a missing final newline is added.
-    /// Throws `.full` without writing when the segment would take the spool past `maxBytes`: the
-    /// caller keeps the batch and stops reading MQTT until `isFull` turns false.
+    /// Throws `.full` without writing when the segment would take the spool past `maxBytes`, or when
+    /// the file system has no room left (ENOSPC, EDQUOT): the caller keeps the batch and stops reading
+    /// MQTT until `isFull` turns false.
     @discardableResult
     public func append(database: String, lines: [UInt8], lineCount: Int) throws(SpoolError) -> SegmentID {
         let segment = try SpoolSegment(database: database, lineCount: lineCount, body: lines)
@@ -129,7 +130,18 @@ public actor DiskSpool {
             sequence: nextSequence,
             createdAtMilliseconds: Int64((now().timeIntervalSince1970 * 1000).rounded(.down)))
         let path = directory + "/" + id.fileName
-        try SpoolFileIO.writeDurably(segment.encode(), to: path, temporaryPath: path + ".tmp", directory: directory)
+        do {
+            try SpoolFileIO.writeDurably(segment.encode(), to: path, temporaryPath: path + ".tmp", directory: directory)
+        } catch let error {
+            // A full file system (or quota) is the spool being full before `maxBytes`: the same answer,
+            // so the caller keeps the batch and pauses the intake instead of failing batch by batch.
+            // `writeDurably` removed its temporary file, so the attempt left nothing behind.
+            if case let .io(_, _, code) = error, code == ENOSPC || code == EDQUOT {
+                refusedForRoom = true
+                throw .full(currentBytes: totalBytes, maxBytes: maxBytes)
+            }
+            throw error
+        }
         nextSequence += 1
         segments.append((id, size))
         totalBytes += size

@@ -6,8 +6,8 @@ import IngestCore
 import Logging
 import Synchronization
 
-/// ingestd's own MQTT 3.1.1/5 subscriber (`MQTT_CLIENT=native`, the default): the receive path of
-/// issue 7, on a thread of its own like the libmosquitto session it replaces by default.
+/// ingestd's own MQTT 3.1.1/5 subscriber (`MQTT_CLIENT=native`, the default), on a thread of its
+/// own like the libmosquitto session it replaces by default (README "MQTT clients").
 ///
 /// ## Why our own client
 /// libmosquitto 2.0 reads every packet with three or four system calls (type byte, each length
