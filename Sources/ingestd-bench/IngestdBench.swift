@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import IngestCore
 
 /// Load tools for `bench/run.sh`; not part of ingestd.
 ///
@@ -79,17 +80,10 @@ struct Options {
     func flag(_ name: String) -> Bool { values[name] != nil }
 }
 
-func monotonicNanos() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-}
+/// IngestCore's clocks, as the signed nanoseconds the bench's arithmetic uses.
+func monotonicNanos() -> Int64 { Int64(SystemMonotonicClock().now()) }
 
-func wallClockNanos() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_REALTIME, &ts)
-    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-}
+func wallClockNanos() -> Int64 { SystemWallClock().nanosecondsSinceEpoch() }
 
 func fail(_ message: String) -> Never {
     writeError("ingestd-bench: \(message)\n")

@@ -113,14 +113,14 @@ final class MQTTSessionEvents {
 
     /// Messages arrived: the silence clock starts again.
     func messagesArrived() {
-        lastActivity = coarseMonotonicNanos()
+        lastActivity = loopActivityClock.now()
         silenceWarned = false
     }
 
     /// Warns once per silence when connected and nothing arrived for `heartbeatTimeoutSeconds`.
     func checkHeartbeat() {
         guard sessionUp, !silenceWarned else { return }
-        let silent = Double(coarseMonotonicNanos() &- lastActivity) / 1e9
+        let silent = Double(loopActivityClock.now() &- lastActivity) / 1e9
         if silent >= configuration.heartbeatTimeoutSeconds {
             silenceWarned = true
             logger.warning("mqtt no messages", metadata: [

@@ -336,7 +336,7 @@ final class MosquittoSession: MQTTClientLoop, @unchecked Sendable {
         let payload: [UInt8] = (length > 0 && message.payload != nil)
             ? Array(UnsafeRawBufferPointer(start: message.payload, count: length))
             : []
-        let now = wallClockNanos()
+        let now = loopWallClock.nanosecondsSinceEpoch()
         metrics.recordMessage(at: now)
         events.messagesArrived()
         let inbound = InboundMessage(topic: topic, payload: payload, receivedAtNanos: now)

@@ -179,7 +179,7 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
             if entry.revents & Int16(POLLIN | POLLERR | POLLHUP) == 0 { return }
         }
         guard try connection.readAvailable() > 0 else { return }
-        let receivedAt = wallClockNanos()
+        let receivedAt = loopWallClock.nanosecondsSinceEpoch()
         try handlePackets(connection, &state, receivedAt: receivedAt)
         deliverBurst(connection, &state, receivedAt: receivedAt)
         try connection.flush(now: monotonicNanos())
