@@ -337,7 +337,7 @@ final class MosquittoSession: MQTTClientLoop, @unchecked Sendable {
             ? Array(UnsafeRawBufferPointer(start: message.payload, count: length))
             : []
         let now = loopWallClock.nanosecondsSinceEpoch()
-        metrics.recordMessage(at: now)
+        metrics.recordMessages(1)
         events.messagesArrived()
         let inbound = InboundMessage(topic: topic, payload: payload, receivedAtNanos: now)
         if loopBurst != nil {

@@ -252,7 +252,7 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
     private func deliverBurst(_ connection: MQTTConnection, _ state: inout ConnectionState, receivedAt: Int64) {
         guard !state.burst.isEmpty else { return }
         let count = state.burst.count
-        metrics.recordMessages(count, at: receivedAt)
+        metrics.recordMessages(count)
         events.messagesArrived()
         let taken = intake.put(contentsOf: state.burst)
         connection.queue { out in
