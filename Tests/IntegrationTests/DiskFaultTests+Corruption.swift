@@ -90,6 +90,8 @@ extension DiskFaultTests {
         XCTAssertTrue(log.split(separator: "\n").contains { $0.contains("journal file is damaged") && $0.contains("file=\(journalFile)") }, log)
         let corrupt = try FileManager.default.contentsOfDirectory(atPath: spool + "/corrupt").sorted()
         XCTAssertEqual(corrupt, [journalFiles[0], segments[1], segments[2]].sorted())
+        let status = try await IngestdProcess.runToCompletion(arguments: ["spool", "status"], environment: harness.environment())
+        XCTAssertTrue(status.output.contains("corrupt files set aside: 3"), status.output)
     }
 
     /// Changes a file in place; returns what `change` returns (the lines the change destroys).
