@@ -45,12 +45,12 @@ extension DiskFaultTests {
         XCTAssertGreaterThanOrEqual(segments.count, 3, "\(segments)")
         var lost = 0
         let damagedSegment = spool + "/" + segments[1]
-        lost += try Self.rewrite(damagedSegment) { bytes in
+        lost += try Self.rewrite(damagedSegment) { (bytes: inout [UInt8]) -> Int in
             bytes[bytes.count / 2] ^= 0x01
             return Self.littleEndian(bytes, at: 8)
         }
         let truncatedSegment = spool + "/" + segments[2]
-        lost += try Self.rewrite(truncatedSegment) { bytes in
+        lost += try Self.rewrite(truncatedSegment) { (bytes: inout [UInt8]) -> Int in
             bytes.removeLast(10)
             return Self.littleEndian(bytes, at: 8)
         }
@@ -58,7 +58,7 @@ extension DiskFaultTests {
             .filter { $0.hasPrefix("journal-") }
         XCTAssertEqual(journalFiles.count, 1, "\(journalFiles)")
         let journalFile = spool + "/journal/" + journalFiles[0]
-        lost += try Self.rewrite(journalFile) { bytes in
+        lost += try Self.rewrite(journalFile) { (bytes: inout [UInt8]) -> Int in
             let records = Self.journalRecords(bytes).filter { $0.kind == 1 }
             XCTAssertGreaterThanOrEqual(records.count, 3, "one line record per sync at least")
             XCTAssertEqual(records.last?.end, bytes.count, "the file ends with a line record")
@@ -89,7 +89,8 @@ extension DiskFaultTests {
         }
         XCTAssertTrue(log.split(separator: "\n").contains { $0.contains("journal file is damaged") && $0.contains("file=\(journalFile)") }, log)
         let corrupt = try FileManager.default.contentsOfDirectory(atPath: spool + "/corrupt").sorted()
-        XCTAssertEqual(corrupt, [journalFiles[0], segments[1], segments[2]].sorted())
+        let expected: [String] = [journalFiles[0], segments[1], segments[2]]
+        XCTAssertEqual(corrupt, expected.sorted())
         let status = try await IngestdProcess.runToCompletion(arguments: ["spool", "status"], environment: harness.environment())
         XCTAssertTrue(status.output.contains("corrupt files set aside: 3"), status.output)
     }

@@ -7,7 +7,7 @@ import XCTest
 /// spool segment and a crash-journal file damaged in the middle and truncated (README, Delivery
 /// guarantees).
 final class DiskFaultTests: XCTestCase {
-    private var harness: IngestdHarness!
+    var harness: IngestdHarness!
     private var mountPoint: String?
 
     override func setUp() async throws {
