@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 
 /// A thread of its own for blocking file I/O with fsync: the serial executor of the durability
@@ -26,6 +29,7 @@ public final class FileIOThread: SerialExecutor {
         let queue = self.queue
         let executor = UnownedSerialExecutor(ordinary: self)
         let thread = Thread {
+            Self.nameCurrentThread(name)
             while let work = queue.pop() {
                 switch work {
                 case .job(let job): job.runSynchronously(on: executor)
@@ -38,6 +42,19 @@ public final class FileIOThread: SerialExecutor {
     }
 
     deinit { queue.close() }
+
+    /// Gives the running thread its name in the kernel (`top -H`, `/proc/PID/task/*/comm`; at most
+    /// 15 bytes): Foundation's `Thread.name` does not reach the kernel on Linux, and a new thread
+    /// would otherwise show the name of the pool thread that created it.
+    private static func nameCurrentThread(_ name: String) {
+        #if os(Linux)
+        let bytes = Array(name.utf8.prefix(15))
+        let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        #endif
+    }
 
     public func enqueue(_ job: consuming ExecutorJob) {
         let work = Work.job(UnownedJob(job))
