@@ -1,6 +1,5 @@
-/// Why a message was not accepted. The raw values are part of the public contract
-/// (counters `rejected_<REASON>` and quarantine records use them), so they never change;
-/// the order of the cases is the order of DESIGN.md.
+/// Why a message was not accepted. The raw values are part of the public contract (README "Reject
+/// reasons": counters `rejected_<REASON>` and quarantine records use them), so they never change.
 public enum RejectReason: String, Error, CaseIterable, Sendable {
     case payloadTooLarge = "PAYLOAD_TOO_LARGE"
     case badTopicFormat = "BAD_TOPIC_FORMAT"

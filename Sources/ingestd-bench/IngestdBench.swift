@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import IngestCore
 
 /// Load tools for `bench/run.sh`; not part of ingestd.
 ///
@@ -11,7 +12,7 @@ import Glibc
 ///
 /// `publish` is a libmosquitto publisher (MQTT 3.1.1, no network thread: it writes from its own loop,
 /// so it is not limited by a thread hand-off per message like `mosquitto_pub -l`). Each message is
-/// the DESIGN.md envelope with 5 metrics, stamped with the send time (`ts`, nanosecond ISO 8601).
+/// the device message of README "Device messages" with 5 metrics, stamped with the send time (`ts`, nanosecond ISO 8601).
 ///
 /// `sink` speaks enough of the InfluxDB write API (v1 `/write`, v2 `/api/v2/write`, v3
 /// `/api/v3/write_lp`) to answer 204 at once, counting lines; with `--upstream` it forwards every
@@ -79,17 +80,10 @@ struct Options {
     func flag(_ name: String) -> Bool { values[name] != nil }
 }
 
-func monotonicNanos() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-}
+/// IngestCore's clocks, as the signed nanoseconds the bench's arithmetic uses.
+func monotonicNanos() -> Int64 { Int64(SystemMonotonicClock().now()) }
 
-func wallClockNanos() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_REALTIME, &ts)
-    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-}
+func wallClockNanos() -> Int64 { SystemWallClock().nanosecondsSinceEpoch() }
 
 func fail(_ message: String) -> Never {
     writeError("ingestd-bench: \(message)\n")

@@ -25,6 +25,8 @@ struct SpoolCommand: AsyncParsableCommand {
             print("spool \(settings.spoolDirectory): \(status.segments) segments, \(status.bytes) bytes, oldest \(age)")
             let deadLetters = (try? FileManager.default.contentsOfDirectory(atPath: settings.spoolDirectory + "/dead-letter")) ?? []
             print("dead-letter files: \(deadLetters.count) (\(settings.spoolDirectory)/dead-letter)")
+            let corrupt = (try? FileManager.default.contentsOfDirectory(atPath: store.spool.corruptDirectory)) ?? []
+            print("corrupt files set aside: \(corrupt.count) (\(store.spool.corruptDirectory))")
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import IngestCore
 import XCTest
 
@@ -21,5 +22,19 @@ final class ClockTests: XCTestCase {
         XCTAssertEqual(clock.now(), 100)
         let shared: any MonotonicClock = clock
         XCTAssertEqual(shared.now(), 100)
+    }
+
+    func testCoarseClockIsMonotonicAndTheWallClockIsNearFoundations() {
+        let coarse = CoarseMonotonicClock()
+        var previous = coarse.now()
+        for _ in 0..<1_000 {
+            let current = coarse.now()
+            XCTAssertGreaterThanOrEqual(current, previous)
+            previous = current
+        }
+        let wall = SystemWallClock().nanosecondsSinceEpoch()
+        let foundation = Int64(Date().timeIntervalSince1970 * 1e9)
+        XCTAssertLessThan(abs(wall - foundation), 5_000_000_000, "CLOCK_REALTIME is the time Date reads")
+        XCTAssertEqual(ManualClock(now: 42).nanosecondsSinceEpoch(), 42)
     }
 }

@@ -116,6 +116,9 @@ final class HealthServerTests: XCTestCase {
         snapshot.authCacheSize = 5
         snapshot.mqttConnected = true
         snapshot.mqttReconnects = 2
+        snapshot.deadLetterLines = 3
+        snapshot.corruptFiles = 1
+        snapshot.corruptLines = 7
 
         let parsed = try await PrometheusText.parse(exporter.render(snapshot))
         let stats = snapshot.metadata(messagesPerSecond: 0).mapValues { "\($0)" }

@@ -153,7 +153,7 @@ extension DurabilityTests {
 
     /// `kill -9` in the middle of a stream with DURABILITY=journal: reports how many points the crash
     /// cost (the window of the README: the last JOURNAL_SYNC_MS of messages plus the intake queue,
-    /// which libmosquitto had already acknowledged to the broker).
+    /// which the MQTT client had already acknowledged to the broker).
     func testKillNineMidStreamWithTheJournalLosesAtMostTheWindow() async throws {
         let devices = (1...10).map { "d\($0)" }
         try registry(devices)

@@ -1,7 +1,8 @@
 import Synchronization
 
-/// A clock that only moves when told to, for tests of expiry and refill.
-public final class ManualClock: MonotonicClock {
+/// A clock that only moves when told to, for tests of expiry and refill; as a `WallClock` it reads
+/// the same number as nanoseconds since the epoch.
+public final class ManualClock: MonotonicClock, WallClock {
     private let current: Mutex<UInt64>
 
     public init(now: UInt64 = 0) {
@@ -10,6 +11,10 @@ public final class ManualClock: MonotonicClock {
 
     public func now() -> UInt64 {
         current.withLock { $0 }
+    }
+
+    public func nanosecondsSinceEpoch() -> Int64 {
+        Int64(truncatingIfNeeded: now())
     }
 
     public func advance(by nanoseconds: UInt64) {

@@ -2,7 +2,7 @@ import Foundation
 
 /// Every setting ingestd reads from its environment, checked and typed once at start.
 ///
-/// Names and defaults are part of the contract (DESIGN.md, README "Settings"): the names of the
+/// Names and defaults are part of the contract (README "Settings"): the names of the
 /// service ingestd replaces are kept so its compose files keep working.
 public struct Settings: Sendable {
     // MQTT

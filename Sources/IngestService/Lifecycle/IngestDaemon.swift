@@ -69,7 +69,12 @@ public struct IngestDaemon: Sendable {
         var journal: CrashJournal?
         if settings.durability == .journal {
             do {
-                journal = try CrashJournal(directory: settings.spoolDirectory + "/journal", logger: logger)
+                let opened = try CrashJournal(
+                    directory: settings.spoolDirectory + "/journal", logger: logger,
+                    corruptDirectory: store.spool.corruptDirectory)
+                store.metrics.corruptFiles.wrappingAdd(opened.corruptFiles, ordering: .relaxed)
+                store.metrics.corruptLines.wrappingAdd(opened.corruptLines, ordering: .relaxed)
+                journal = opened
             } catch {
                 logger.critical("invalid configuration: cannot open the crash journal", metadata: [
                     "variable": "DURABILITY", "path": "\(settings.spoolDirectory)/journal", "error": "\(error)", "exit_code": "78",

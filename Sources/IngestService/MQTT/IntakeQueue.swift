@@ -5,10 +5,11 @@ import Darwin
 #endif
 import Synchronization
 
-/// The bounded hand-over between the libmosquitto network thread (producer) and the pipeline (one
-/// consumer task).
+/// The bounded hand-over between the MQTT client's network thread (producer: the native client or
+/// libmosquitto) and the pipeline (one consumer task).
 ///
-/// - `put(_:)` runs on the MQTT thread and **blocks that thread** while the queue is full. A blocked
+/// - `put(_:)` and `put(contentsOf:)` run on the MQTT thread and **block that thread** while the queue
+///   is full; the native client acknowledges a message to the broker only after `put` took it. A blocked
 ///   network thread stops reading its socket, the TCP window closes, and the broker keeps the
 ///   messages of our persistent session: backpressure reaches the broker and nothing is dropped.
 /// - `next(maxCount:)` is awaited by exactly one consumer task. It takes up to `maxCount` messages in

@@ -6,7 +6,6 @@ public final class MQTTMetrics: Sendable {
     private let connectedFlag = Atomic<Int>(0)
     private let received = Atomic<Int>(0)
     private let reconnectCount = Atomic<Int>(0)
-    private let lastMessage = Atomic<Int64>(0)
     private let subscribedFlag = Atomic<Int>(0)
     private let oversizedCount = Atomic<Int>(0)
 
@@ -23,20 +22,14 @@ public final class MQTTMetrics: Sendable {
     /// PUBLISHes larger than the receive limit whose body the native client read past without
     /// keeping it (handed on cut short, so they are rejected as PAYLOAD_TOO_LARGE and acknowledged).
     public var oversized: Int { oversizedCount.load(ordering: .relaxed) }
-    /// Wall-clock ns since the epoch of the last message received, 0 if none yet.
-    public var lastMessageAtNanos: Int64 { lastMessage.load(ordering: .relaxed) }
 
     func setConnected(_ up: Bool) {
         connectedFlag.store(up ? 1 : 0, ordering: .relaxed)
         if !up { subscribedFlag.store(0, ordering: .relaxed) }
     }
     func setSubscribed() { subscribedFlag.store(1, ordering: .relaxed) }
-    func recordMessage(at nanos: Int64) { recordMessages(1, at: nanos) }
     /// A read burst of `count` messages (one atomic update per burst, not per message).
-    func recordMessages(_ count: Int, at nanos: Int64) {
-        received.add(count, ordering: .relaxed)
-        lastMessage.store(nanos, ordering: .relaxed)
-    }
+    func recordMessages(_ count: Int) { received.add(count, ordering: .relaxed) }
     func recordOversized() { oversizedCount.add(1, ordering: .relaxed) }
     func recordReconnect() { reconnectCount.add(1, ordering: .relaxed) }
 }

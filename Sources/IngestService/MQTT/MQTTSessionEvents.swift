@@ -159,7 +159,7 @@ final class MQTTSessionEvents {
 
     /// Messages arrived: the silence clock starts again.
     func messagesArrived() {
-        lastActivity = coarseMonotonicNanos()
+        lastActivity = loopActivityClock.now()
         silenceWarned = false
     }
 
@@ -167,7 +167,7 @@ final class MQTTSessionEvents {
     /// HEARTBEAT_TIMEOUT_SECONDS=0 turns it off.
     func checkHeartbeat() {
         guard sessionUp, !silenceWarned, configuration.heartbeatTimeoutSeconds > 0 else { return }
-        let silent = Double(coarseMonotonicNanos() &- lastActivity) / 1e9
+        let silent = Double(loopActivityClock.now() &- lastActivity) / 1e9
         if silent >= configuration.heartbeatTimeoutSeconds {
             silenceWarned = true
             logger.warning("mqtt no messages", metadata: [

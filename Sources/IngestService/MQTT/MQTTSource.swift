@@ -3,14 +3,15 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// The MQTT intake: a ServiceLifecycle `Service` that keeps a libmosquitto connection up and copies
-/// every message into an `IntakeQueue`.
+/// The MQTT intake: a ServiceLifecycle `Service` that keeps a broker connection up and copies every
+/// message into an `IntakeQueue`, through the client `MQTT_CLIENT` names: `NativeMQTTSession` (the
+/// default) or `MosquittoSession` (README "MQTT clients").
 ///
 /// ## Loop
-/// The network loop runs on a `Thread` of its own (`mqtt-loop`) calling `mosquitto_loop`, never on
-/// Swift's cooperative pool (2 threads here): the loop blocks in `select` and, on purpose, in
-/// `IntakeQueue.put` when the intake is full. See `MQTTSession` for why it is our own loop rather than
-/// `mosquitto_loop_start`.
+/// The network loop runs on a `Thread` of its own (`mqtt-loop`), never on Swift's cooperative pool
+/// (one thread per core): the loop blocks in `poll` (or libmosquitto's `select`) and, on purpose, in
+/// `IntakeQueue.put` when the intake is full. See `MosquittoSession` for why libmosquitto runs in our
+/// own loop rather than `mosquitto_loop_start`.
 ///
 /// ## Shutdown
 /// On graceful shutdown `run()` sets a stop flag. Within one poll interval (100 ms) the loop thread
@@ -29,10 +30,12 @@ import Synchronization
 /// in-memory intake on cancellation is the same as a crash with `DURABILITY=memory`.
 ///
 /// ## Delivery
-/// libmosquitto 2.0 sends the QoS 1 PUBACK before the message callback runs, so messages in the
-/// intake are already acknowledged: a crash loses at most the intake's content (bounded by its
-/// capacity). QoS 1 can deliver duplicates after a reconnect; the writer's explicit timestamps make
-/// them overwrite themselves in InfluxDB.
+/// The native client sends a QoS 1 PUBACK (QoS 2 PUBREC) only once the intake has taken the
+/// message, so a message not in the intake is never acknowledged: the broker delivers it again after
+/// a crash. libmosquitto 2.0 sends the PUBACK before its message callback runs. Either way, what is
+/// in the intake is acknowledged: a crash loses at most the intake's content (bounded by its
+/// capacity; README, Delivery guarantees). QoS 1 can deliver duplicates after a reconnect; the
+/// writer's explicit timestamps make them overwrite themselves in InfluxDB.
 public final class MQTTSource: Service, Sendable {
     public let configuration: MQTTConfiguration
     public let intake: IntakeQueue

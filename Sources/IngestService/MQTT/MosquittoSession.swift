@@ -363,8 +363,8 @@ final class MosquittoSession: MQTTClientLoop, @unchecked Sendable {
         let payload: [UInt8] = (length > 0 && message.payload != nil)
             ? Array(UnsafeRawBufferPointer(start: message.payload, count: length))
             : []
-        let now = wallClockNanos()
-        metrics.recordMessage(at: now)
+        let now = loopWallClock.nanosecondsSinceEpoch()
+        metrics.recordMessages(1)
         events.messagesArrived()
         let inbound = InboundMessage(topic: topic, payload: payload, receivedAtNanos: now)
         if loopBurst != nil {

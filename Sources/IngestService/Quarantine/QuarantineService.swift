@@ -25,7 +25,7 @@ public final class QuarantineService: RejectRecording, Service {
     /// `sink` receives the reject-count points (the batch writer); nil when counts are not written.
     /// `wallClock` is nanoseconds since the Unix epoch (injectable for tests).
     public init(configuration: QuarantineConfiguration, sink: (any LineSink)?, logger: Logger,
-                wallClock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1_000_000_000) }) {
+                wallClock: @escaping @Sendable () -> Int64 = { SystemWallClock().nanosecondsSinceEpoch() }) {
         self.configuration = configuration
         self.sink = sink
         self.logger = logger

@@ -8,5 +8,7 @@ extension SpoolMetrics {
         snapshot.spoolFull = full.load(ordering: .relaxed) == 1
         snapshot.spoolReplayedLines = replayedLines.load(ordering: .relaxed)
         snapshot.deadLetterLines = deadLetterLines.load(ordering: .relaxed)
+        snapshot.corruptFiles = corruptFiles.load(ordering: .relaxed)
+        snapshot.corruptLines = corruptLines.load(ordering: .relaxed)
     }
 }

@@ -43,6 +43,8 @@ public struct StatsKey: Sendable {
         StatsKey("spool_full", .gauge, "1 while the spool refuses segments for lack of room") { $0.spoolFull ? 1 : 0 },
         StatsKey("spool_replayed", .counter, "lines replayed from the spool into InfluxDB") { $0.spoolReplayedLines },
         StatsKey("dead_letter_lines", .counter, "lines InfluxDB refused for good (dead-letter folder)") { $0.deadLetterLines },
+        StatsKey("corrupt_files", .counter, "damaged spool segments and journal files set aside in corrupt/") { $0.corruptFiles },
+        StatsKey("corrupt_lines", .counter, "lines in the damaged files set aside in corrupt/") { $0.corruptLines },
         StatsKey("auth_cache_hits", .counter, "registry cache hits") { $0.authCacheHits },
         StatsKey("auth_cache_misses", .counter, "registry cache misses") { $0.authCacheMisses },
         StatsKey("auth_cache_size", .gauge, "devices in the registry cache") { $0.authCacheSize },

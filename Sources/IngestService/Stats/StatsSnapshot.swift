@@ -17,6 +17,9 @@ public struct StatsSnapshot: Sendable, Equatable {
     public var spoolFull = false
     public var spoolReplayedLines = 0
     public var deadLetterLines = 0
+    /// Damaged spool segments and journal files set aside in `corrupt/`, and the lines they held.
+    public var corruptFiles = 0
+    public var corruptLines = 0
     public var authCacheHits = 0
     public var authCacheMisses = 0
     public var authCacheSize = 0

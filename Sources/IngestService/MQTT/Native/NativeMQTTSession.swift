@@ -5,8 +5,8 @@ import IngestCore
 import Logging
 import Synchronization
 
-/// ingestd's own MQTT 3.1.1/5 subscriber (`MQTT_CLIENT=native`, the default): the receive path of
-/// issue 7, on a thread of its own like the libmosquitto session it replaces by default.
+/// ingestd's own MQTT 3.1.1/5 subscriber (`MQTT_CLIENT=native`, the default), on a thread of its
+/// own like the libmosquitto session it replaces by default (README "MQTT clients").
 ///
 /// ## Why our own client
 /// libmosquitto 2.0 reads every packet with three or four system calls (type byte, each length
@@ -188,7 +188,7 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
             if entry.revents & Int16(POLLIN | POLLERR | POLLHUP) == 0 { return }
         }
         guard try connection.readAvailable() > 0 else { return }
-        let receivedAt = wallClockNanos()
+        let receivedAt = loopWallClock.nanosecondsSinceEpoch()
         try handlePackets(connection, &ending, receivedAt: receivedAt)
         deliverBurst(connection, receivedAt: receivedAt)
         try connection.flush(now: monotonicNanos())
@@ -273,7 +273,7 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
         let count = burst.count
         var taken = 0
         if count > 0 {
-            metrics.recordMessages(count, at: receivedAt)
+            metrics.recordMessages(count)
             events.messagesArrived()
             taken = intake.put(contentsOf: burst, checkingEvery: keepAliveCheckInterval) {
                 keepAliveWhileBlocked(connection)

@@ -71,6 +71,17 @@ public struct SpoolSegment: Sendable, Equatable {
         return bytes
     }
 
+    /// How many lines a segment that fails to decode held, for the `corrupt_lines` count: the line
+    /// count of its header when the header is there and has the magic number (exact for a truncated
+    /// segment; capped by the bytes after the header, since a damaged count is not caught by the
+    /// checksum here), else the newlines in its bytes.
+    static func declaredLineCount(_ bytes: [UInt8]) -> Int {
+        if bytes.count >= headerSize, Array(bytes[0..<4]) == magic {
+            return min(Int(bytes.readLittleEndian(UInt32.self, at: 8)), bytes.count - headerSize)
+        }
+        return bytes.reduce(0) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
+    }
+
     public static func decode(_ bytes: [UInt8]) throws(SpoolError) -> SpoolSegment {
         guard bytes.count >= headerSize else { throw .torn(expectedBytes: headerSize, actualBytes: bytes.count) }
         guard Array(bytes[0..<4]) == magic else { throw .badMagic(found: bytes.readLittleEndian(UInt32.self, at: 0)) }

@@ -2,29 +2,39 @@ import Logging
 
 /// The disk spool and the dead-letter folder under `SPOOL_DIR`, as the batch writer and the replayer
 /// use them, keeping `SpoolMetrics` current.
+///
+/// This is the one layer that logs spool and dead-letter events (a batch spooled, the spool full and
+/// room again, a dead-letter file written, a write that failed), each once; `DiskSpool` and
+/// `DeadLetterWriter` only report through their results. Both run on one `FileIOThread`: they share
+/// the disk, so a second thread would only make their fsyncs queue in the kernel instead.
 public final class DurableStore: OverflowStore {
     public let spool: DiskSpool
     public let deadLetters: DeadLetterWriter
-    public let metrics = SpoolMetrics()
+    public let metrics: SpoolMetrics
     private let logger: Logger
 
     public init(directory: String, maxBytes: Int64, logger: Logger) throws(SpoolError) {
-        spool = try DiskSpool(directory: directory, maxBytes: maxBytes, logger: logger)
-        deadLetters = try DeadLetterWriter(directory: directory + "/dead-letter", logger: logger)
+        let metrics = SpoolMetrics()
+        let ioThread = FileIOThread(name: "ingestd-spool")
+        spool = try DiskSpool(directory: directory, maxBytes: maxBytes, logger: logger, metrics: metrics, ioThread: ioThread)
+        deadLetters = try DeadLetterWriter(directory: directory + "/dead-letter", logger: logger, ioThread: ioThread)
+        self.metrics = metrics
         self.logger = logger
     }
 
     public func spool(database: String, body: [UInt8], lineCount: Int) async -> Bool {
         do {
             let id = try await spool.append(database: database, lines: body, lineCount: lineCount)
-            logger.debug("batch spooled", metadata: ["database": "\(database)", "lines": "\(lineCount)", "segment": "\(id.fileName)"])
+            logger.debug("batch spooled", metadata: [
+                "database": "\(database)", "lines": "\(lineCount)", "file": "\(spool.directory)/\(id.fileName)",
+            ])
             await refreshMetrics()
             return true
         } catch {
             if case .full = error {
                 if metrics.full.exchange(1, ordering: .relaxed) == 0 {
                     logger.error("spool full: keeping batches in memory; MQTT intake pauses once memory is full too, the broker holds the rest", metadata: [
-                        "directory": "\(spool.directory)", "max_bytes": "\(spool.maxBytes)",
+                        "directory": "\(spool.directory)", "max_bytes": "\(spool.maxBytes)", "batch_bytes": "\(body.count)",
                     ])
                 }
             } else {

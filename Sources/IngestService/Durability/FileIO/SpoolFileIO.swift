@@ -144,4 +144,28 @@ enum SpoolFileIO {
             throw .io(operation: "rename to \(destination)", path: source, errno: errno)
         }
     }
+
+    /// Moves a damaged file into `directory` (created if needed) under its own name, or with `.1`,
+    /// `.2`… appended when that is taken, and makes both directory entries durable. Returns the new
+    /// path. For the spool's and the journal's `corrupt/`.
+    static func setAside(_ path: String, into directory: String) throws(SpoolError) -> String {
+        try makeDirectory(directory)
+        let name = String(path.split(separator: "/").last ?? Substring(path))
+        var destination = directory + "/" + name
+        var attempt = 1
+        while exists(destination) {
+            destination = directory + "/" + name + ".\(attempt)"
+            attempt += 1
+        }
+        try move(path, to: destination)
+        try syncDirectory(directory)
+        try syncDirectory(parent(of: path))
+        return destination
+    }
+
+    /// The directory part of `path` ("." for a bare name).
+    static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
 }

@@ -8,18 +8,20 @@ import Synchronization
 
 /// The crash journal of `DURABILITY=journal`: every accepted line is appended here before it is
 /// handed to the batch writer, and given back after a crash unless the writer acknowledged it
-/// (InfluxDB took it, or it is in the disk spool).
+/// (InfluxDB took it, or it is in the disk spool). This file is its API; reading what an earlier run
+/// left is in `CrashJournal+Recovery.swift`, the journal files in `CrashJournal+Files.swift`.
 ///
 /// **Group commit.** `append` only copies the lines into memory under a short lock and returns their
 /// sequence numbers (one per line, increasing across databases and across runs); it never waits for
 /// the disk, so it may be called on the intake path. `sync()` writes everything appended since the
-/// previous sync plus the latest acknowledgement in one `write` and one `fsync`. The caller calls it
-/// every `JOURNAL_SYNC_MS` (or runs `syncPeriodically(every:)` in a task) and once at shutdown.
+/// previous sync plus the latest acknowledgement in one `write` and one `fsync`. `JournalService`
+/// calls it every `JOURNAL_SYNC_MS` on the journal's own thread and once at shutdown.
 ///
-/// **Remaining loss window.** libmosquitto sends the QoS 1 PUBACK before the application sees the
-/// message, so the broker forgets it at once. A line is safe only after the `sync()` that follows
-/// its `append`: a crash (or power cut) loses the lines appended since the last sync, that is up to
-/// `JOURNAL_SYNC_MS` of messages (plus what was still in the intake queue, not yet appended).
+/// **Remaining loss window.** The native MQTT client acknowledges a QoS 1 message once the intake has
+/// taken it (libmosquitto before ingestd sees it), and the broker then forgets it. A line is safe
+/// only after the `sync()` that follows its `append`: a crash (or power cut) loses the lines appended
+/// since the last sync, that is up to `JOURNAL_SYNC_MS` of messages, plus what was still in the
+/// intake queue, not yet appended (README, Delivery guarantees).
 ///
 /// **Acknowledgement.** `acknowledge(upTo:)` says every line numbered up to and including it is done.
 /// Batches of several databases are in flight at once, so the writer passes its low-water mark: one
@@ -32,33 +34,42 @@ import Synchronization
 /// unknown) and the lines are written again to a new file; recovery skips the duplicates by number.
 ///
 /// **Start.** `init` takes over what an earlier run left: its unacknowledged lines are written to the
-/// new journal file under new sequence numbers, fsynced, and only then are the earlier files deleted.
+/// new journal file under new sequence numbers, fsynced, and only then are the earlier files deleted
+/// (a damaged one is moved to `corruptDirectory` instead, see `CrashJournal+Recovery.swift`).
 /// They are offered in `recovered`; hand them to the writer with those numbers (or spool them and
 /// acknowledge them). A crash in between can at worst make a line come back twice, which is harmless:
 /// every point has an explicit timestamp, so a repeated write overwrites itself in InfluxDB.
 /// Recovered lines that the caller never acknowledges keep their file (disk use grows, nothing is lost).
 ///
 /// A `final class` with two mutexes rather than an actor: appends must not queue behind an fsync.
-/// `sync()` blocks for one write and fsync; do not call it from the intake path.
+/// `sync()` blocks for one write and fsync; call it through `syncOnIOThread()` from async code.
 public final class CrashJournal: Sendable {
     public let directory: String
+    /// Where damaged journal files of an earlier run are set aside (`SPOOL_DIR/corrupt`).
+    public let corruptDirectory: String
     /// What an earlier run left unacknowledged, renumbered into this journal.
     public let recovered: [JournalBatch]
-    private let logger: Logger
-    private let rotateAfterBytes: Int
-    private let pending: Mutex<Pending>
-    private let output: Mutex<Output>
+    /// Damaged files of an earlier run moved to `corruptDirectory` at start, and the lines in their
+    /// unreadable parts (counted by newlines; the readable records are in `recovered`).
+    public let corruptFiles: Int
+    public let corruptLines: Int
+    let logger: Logger
+    let rotateAfterBytes: Int
+    let pending: Mutex<Pending>
+    let output: Mutex<Output>
+    /// Syncs run here, never on the cooperative pool (see `FileIOThread`).
+    let ioThread = FileIOThread(name: "ingestd-journal")
 
     /// Records larger than this are not extended by further appends (keeps records and rewrites small).
-    private static let maxRecordBody = 1 << 20
+    static let maxRecordBody = 1 << 20
 
-    private struct Pending {
+    struct Pending {
         var records: [JournalRecord] = []
         var nextSequence: UInt64
         var acknowledged: UInt64
     }
 
-    private struct Output {
+    struct Output {
         /// Descriptor of the current file; -1 when the next sync must start a new file.
         var fd: Int32
         var number: UInt64
@@ -69,8 +80,13 @@ public final class CrashJournal: Sendable {
         var writtenAcknowledgement: UInt64
     }
 
-    public init(directory: String, logger: Logger, rotateAfterBytes: Int = 8 << 20) throws(SpoolError) {
+    /// `corruptDirectory` defaults to `corrupt` beside `directory` (`SPOOL_DIR/corrupt` for the
+    /// daemon's `SPOOL_DIR/journal`).
+    public init(
+        directory: String, logger: Logger, rotateAfterBytes: Int = 8 << 20, corruptDirectory: String? = nil
+    ) throws(SpoolError) {
         try SpoolFileIO.makeDirectory(directory)
+        let corruptDirectory = corruptDirectory ?? SpoolFileIO.parent(of: directory) + "/corrupt"
         let earlier = try Self.read(directory: directory, logger: logger)
 
         // Continue numbering after everything the earlier run used: recovery orders and de-duplicates
@@ -88,8 +104,9 @@ public final class CrashJournal: Sendable {
                 database: batch.database, lines: batch.lines, lineCount: batch.lineCount, sequences: first...(next - 1)))
         }
         // The mark that retires the earlier run's numbers goes after the renumbered lines: a reader
-        // stops at the first damaged record, so if this write is torn, the mark is not seen and the
-        // earlier files still count (a line may come back twice, never zero times).
+        // resynchronises after a damaged record but never trusts a torn tail, so if this write is
+        // torn, the mark is not seen and the earlier files still count (a line may come back twice,
+        // never zero times).
         JournalRecord.acknowledgement(upTo: baseline).encode(into: &bytes)
 
         let number = (earlier.fileNumbers.last ?? 0) + 1
@@ -102,12 +119,18 @@ public final class CrashJournal: Sendable {
             close(fd)
             throw error
         }
-        // Only now, with the lines durable in the new file, do the earlier files go.
-        for old in earlier.fileNumbers { try SpoolFileIO.remove(Self.path(directory, old)) }
+        // Only now, with the lines durable in the new file, do the earlier files go: intact ones are
+        // deleted, damaged ones kept in corrupt/ for inspection.
+        Self.setAside(earlier.damaged, directory: directory, corruptDirectory: corruptDirectory, logger: logger)
+        let damagedNumbers = Set(earlier.damaged.map(\.number))
+        for old in earlier.fileNumbers where !damagedNumbers.contains(old) { try SpoolFileIO.remove(Self.path(directory, old)) }
         if !earlier.fileNumbers.isEmpty { try SpoolFileIO.syncDirectory(directory) }
 
         self.directory = directory
+        self.corruptDirectory = corruptDirectory
         self.recovered = renumbered
+        self.corruptFiles = earlier.damaged.count
+        self.corruptLines = earlier.damaged.reduce(0) { $0 + $1.lostLines }
         self.logger = logger
         self.rotateAfterBytes = rotateAfterBytes
         self.pending = Mutex(Pending(nextSequence: next, acknowledged: baseline))
@@ -119,7 +142,8 @@ public final class CrashJournal: Sendable {
                 "file": "\(Self.path(directory, number))",
                 "recovered_batches": "\(renumbered.count)",
                 "recovered_lines": "\(renumbered.reduce(0) { $0 + $1.lineCount })",
-                "removed_files": "\(earlier.fileNumbers.count)",
+                "removed_files": "\(earlier.fileNumbers.count - earlier.damaged.count)",
+                "corrupt_files": "\(earlier.damaged.count)",
             ])
     }
 
@@ -215,158 +239,18 @@ public final class CrashJournal: Sendable {
         }
     }
 
-    /// Calls `sync()` every `interval` until the task is cancelled, then once more. Errors are logged
-    /// (the lines stay buffered and are retried). Each sync blocks a pool thread for one fsync.
+    /// `sync()` on the journal's own thread: the caller awaits without holding a pool thread.
+    public func syncOnIOThread() async throws(SpoolError) {
+        try await ioThread.run { () throws(SpoolError) in try self.sync() }
+    }
+
+    /// Syncs every `interval` until the task is cancelled, then once more, each on the journal's own
+    /// thread. Errors are logged by `sync()` (the lines stay buffered and are retried).
     public func syncPeriodically(every interval: Duration) async {
         while !Task.isCancelled {
             do { try await Task.sleep(for: interval) } catch { break }
-            try? sync()
+            try? await syncOnIOThread()
         }
-        try? sync()
-    }
-
-    /// What an earlier run left unacknowledged, read without changing anything (for inspection; a
-    /// running daemon gets the same lines from `recovered`). A torn or damaged record ends the
-    /// reading of its file and is logged; lines before it are returned.
-    public static func recover(directory: String, logger: Logger) throws(SpoolError) -> [JournalBatch] {
-        guard SpoolFileIO.isDirectory(directory) else { return [] }
-        return try read(directory: directory, logger: logger).batches
-    }
-
-    // MARK: - Files
-
-    private struct Earlier {
-        var batches: [JournalBatch] = []
-        var highestSequence: UInt64 = 0
-        var fileNumbers: [UInt64] = []
-    }
-
-    private static func read(directory: String, logger: Logger) throws(SpoolError) -> Earlier {
-        var earlier = Earlier()
-        earlier.fileNumbers = try SpoolFileIO.listDirectory(directory).compactMap(number(ofFile:)).sorted()
-        var acknowledged: UInt64 = 0
-        var lineRecords: [JournalRecord] = []
-        for (index, number) in earlier.fileNumbers.enumerated() {
-            let path = path(directory, number)
-            let bytes = try SpoolFileIO.readFile(path)
-            var offset = 0
-            while offset < bytes.count {
-                do {
-                    let (record, next) = try JournalRecord.decode(bytes, at: offset)
-                    offset = next
-                    earlier.highestSequence = max(earlier.highestSequence, record.lastSequence)
-                    if record.isAcknowledgement {
-                        acknowledged = max(acknowledged, record.sequence)
-                    } else {
-                        lineRecords.append(record)
-                    }
-                } catch {
-                    let metadata: Logger.Metadata = [
-                        "file": "\(path)", "offset": "\(offset)", "ignored_bytes": "\(bytes.count - offset)",
-                        "error": "\(error)",
-                    ]
-                    if case .torn = error, index == earlier.fileNumbers.count - 1 {
-                        logger.warning("journal ends with a torn record from an interrupted write; ignored", metadata: metadata)
-                    } else {
-                        logger.error("journal record is damaged; ignoring the rest of this file", metadata: metadata)
-                    }
-                    break
-                }
-            }
-        }
-
-        // Lines up to `done` are acknowledged or already returned (a rewrite after a failed write
-        // repeats numbers); numbers only grow through the files, so one mark is enough.
-        var done = acknowledged
-        for record in lineRecords where record.lastSequence > done {
-            let skip = done >= record.sequence ? Int(done - record.sequence + 1) : 0
-            let body = skip > 0 ? dropLines(skip, from: record.body) : record.body
-            let count = record.lineCount - skip
-            let first = record.lastSequence - UInt64(count) + 1
-            done = record.lastSequence
-            if let last = earlier.batches.last, last.database == record.database, last.sequences.upperBound + 1 == first {
-                earlier.batches[earlier.batches.count - 1].lines.append(contentsOf: body)
-                earlier.batches[earlier.batches.count - 1].lineCount += count
-                earlier.batches[earlier.batches.count - 1].sequences = last.sequences.lowerBound...record.lastSequence
-            } else {
-                earlier.batches.append(JournalBatch(
-                    database: record.database, lines: body, lineCount: count, sequences: first...record.lastSequence))
-            }
-        }
-        earlier.highestSequence = max(earlier.highestSequence, acknowledged)
-        return earlier
-    }
-
-    private static func dropLines(_ count: Int, from body: [UInt8]) -> [UInt8] {
-        var seen = 0
-        for (index, byte) in body.enumerated() where byte == UInt8(ascii: "\n") {
-            seen += 1
-            if seen == count { return Array(body[(index + 1)...]) }
-        }
-        return []
-    }
-
-    private func startNewFile(_ out: inout Output) throws(SpoolError) {
-        let number = out.number + 1
-        let fd = try Self.createFile(directory: directory, number: number)
-        if out.fd >= 0 {
-            close(out.fd)
-            out.older.append((out.number, out.lastSequence))
-        }
-        logger.debug("journal rotated", metadata: ["file": "\(Self.path(directory, number))"])
-        out = Output(
-            fd: fd, number: number, size: 0, lastSequence: 0, older: out.older,
-            writtenAcknowledgement: out.writtenAcknowledgement)
-    }
-
-    private func deleteAcknowledgedFiles(_ out: inout Output, acknowledged: UInt64) {
-        var removed = false
-        out.older.removeAll { file in
-            guard file.lastSequence <= acknowledged else { return false }
-            let path = Self.path(directory, file.number)
-            do {
-                try SpoolFileIO.remove(path)
-                removed = true
-                logger.debug("journal file fully acknowledged; deleted", metadata: ["file": "\(path)"])
-            } catch {
-                // Harmless if it stays: its lines are all covered by an acknowledgement on disk.
-                logger.error("could not delete acknowledged journal file", metadata: ["file": "\(path)", "error": "\(error)"])
-            }
-            return true
-        }
-        if removed {
-            do {
-                try SpoolFileIO.syncDirectory(directory)
-            } catch {
-                logger.error("could not fsync journal directory", metadata: ["directory": "\(directory)", "error": "\(error)"])
-            }
-        }
-    }
-
-    /// Creates a new, empty journal file and makes its directory entry durable.
-    private static func createFile(directory: String, number: UInt64) throws(SpoolError) -> Int32 {
-        let path = path(directory, number)
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0o640)
-        guard fd >= 0 else { throw .io(operation: "create journal", path: path, errno: errno) }
-        do {
-            try SpoolFileIO.syncDirectory(directory)
-        } catch {
-            close(fd)
-            throw error
-        }
-        return fd
-    }
-
-    private static func path(_ directory: String, _ number: UInt64) -> String {
-        let digits = String(number)
-        return directory + "/journal-" + String(repeating: "0", count: max(0, 20 - digits.count)) + digits + ".log"
-    }
-
-    private static func number(ofFile name: String) -> UInt64? {
-        guard name.hasPrefix("journal-"), name.hasSuffix(".log"),
-            let number = UInt64(name.dropFirst("journal-".count).dropLast(".log".count)),
-            path("", number) == "/" + name
-        else { return nil }
-        return number
+        try? await syncOnIOThread()
     }
 }

@@ -2,9 +2,9 @@ import Logging
 import ServiceLifecycle
 
 /// Runs the crash journal of DURABILITY=journal: first hands what an earlier run left unacknowledged
-/// to the writer, then syncs the journal every JOURNAL_SYNC_MS (group commit), and once more after
-/// the writer has drained, so the last acknowledgements reach the disk. Listed first among the
-/// services, it is the last to stop.
+/// to the writer, then syncs the journal every JOURNAL_SYNC_MS (group commit, on the journal's own
+/// thread), and once more after the writer has drained, so the last acknowledgements reach the disk.
+/// Listed first among the services, it is the last to stop.
 public final class JournalService: Service {
     private let journal: CrashJournal
     private let sink: any LineSink
@@ -34,7 +34,7 @@ public final class JournalService: Service {
             await self.journal.syncPeriodically(every: self.interval)
         }
         do {
-            try journal.sync()
+            try await journal.syncOnIOThread()
         } catch {
             logger.error("crash journal: last sync failed", metadata: ["error": "\(error)"])
         }

@@ -10,13 +10,17 @@ import Logging
 /// first when InfluxDB is healthy again.
 ///
 /// The actor owns its directory; hold the `InstanceLock` before opening one, so that no second
-/// process shares it. Every call does blocking file I/O with fsync (one segment per call, so a call
-/// lasts milliseconds): call it from the batch writer's flush/replay path, never per message.
+/// process shares it. Every call does blocking file I/O with fsync (one segment per call), so the
+/// actor runs on a `FileIOThread` of its own, never on the cooperative pool: a slow disk makes its
+/// callers wait, never the pipeline or the health server. Events a caller acts on (a batch spooled,
+/// the spool full, room again) are logged by `DurableStore`; this actor logs only what it alone sees
+/// (start-up, damaged segments, failed deletions).
 ///
 /// Layout of `directory`:
 /// - `segment-<20-digit sequence>-<unix ms>.spool`: one batch each (format in `SpoolSegment`)
 /// - `segment-….spool.tmp`: a segment being written (renamed when complete)
-/// - `corrupt/`: segments that failed to read or decode, kept for inspection, never replayed
+/// - `corrupt/`: segments (and journal files) that failed to read or decode, kept for inspection,
+///   never replayed; counted in `SpoolMetrics.corruptFiles` and `corruptLines`
 /// Other names (the lock file, `dead-letter/`, journal files) are left alone.
 public actor DiskSpool {
     public nonisolated let directory: String
@@ -24,6 +28,11 @@ public actor DiskSpool {
     public nonisolated let maxBytes: Int64
     private let logger: Logger
     private let now: @Sendable () -> Date
+    private let metrics: SpoolMetrics
+    private let ioThread: FileIOThread
+
+    /// Runs this actor's jobs on its file I/O thread (see the type's comment).
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { ioThread.asUnownedSerialExecutor() }
 
     /// Oldest first.
     private var segments: [(id: SegmentID, bytes: Int64)]
@@ -45,7 +54,9 @@ public actor DiskSpool {
         directory: String,
         maxBytes: Int64,
         logger: Logger,
-        now: @escaping @Sendable () -> Date = { Date() }
+        now: @escaping @Sendable () -> Date = { Date() },
+        metrics: SpoolMetrics = SpoolMetrics(),
+        ioThread: FileIOThread = FileIOThread(name: "ingestd-spool")
     ) throws(SpoolError) {
         guard maxBytes > 0 else { throw .invalidBatch(reason: "spool maxBytes must be positive, got \(maxBytes)") }
         let corrupt = directory + "/corrupt"
@@ -88,6 +99,8 @@ public actor DiskSpool {
         self.maxBytes = maxBytes
         self.logger = logger
         self.now = now
+        self.metrics = metrics
+        self.ioThread = ioThread
         self.segments = found
         let bytes = found.reduce(0) { $0 + $1.bytes }
         self.totalBytes = bytes
@@ -102,21 +115,14 @@ public actor DiskSpool {
 
     /// Stores one batch durably (temporary file, fsync, rename, fsync of the directory). `lines` is
     /// newline-separated line protocol for `database`; a missing final newline is added.
-    /// Throws `.full` without writing when the segment would take the spool past `maxBytes`: the
-    /// caller keeps the batch and stops reading MQTT until `isFull` turns false.
+    /// Throws `.full` without writing when the segment would take the spool past `maxBytes`, or when
+    /// the file system has no room left (ENOSPC, EDQUOT): the caller keeps the batch and stops reading
+    /// MQTT until `isFull` turns false.
     @discardableResult
     public func append(database: String, lines: [UInt8], lineCount: Int) throws(SpoolError) -> SegmentID {
         let segment = try SpoolSegment(database: database, lineCount: lineCount, body: lines)
         let size = Int64(segment.encodedSize)
         guard totalBytes + size <= maxBytes else {
-            if !refusedForRoom {
-                logger.warning(
-                    "spool full; refusing batches until replay frees space",
-                    metadata: [
-                        "directory": "\(directory)", "bytes": "\(totalBytes)",
-                        "max_bytes": "\(maxBytes)", "batch_bytes": "\(size)",
-                    ])
-            }
             refusedForRoom = true
             throw .full(currentBytes: totalBytes, maxBytes: maxBytes)
         }
@@ -124,28 +130,36 @@ public actor DiskSpool {
             sequence: nextSequence,
             createdAtMilliseconds: Int64((now().timeIntervalSince1970 * 1000).rounded(.down)))
         let path = directory + "/" + id.fileName
-        try SpoolFileIO.writeDurably(segment.encode(), to: path, temporaryPath: path + ".tmp", directory: directory)
+        do {
+            try SpoolFileIO.writeDurably(segment.encode(), to: path, temporaryPath: path + ".tmp", directory: directory)
+        } catch let error {
+            // A full file system (or quota) is the spool being full before `maxBytes`: the same answer,
+            // so the caller keeps the batch and pauses the intake instead of failing batch by batch.
+            // `writeDurably` removed its temporary file, so the attempt left nothing behind.
+            if case let .io(_, _, code) = error, code == ENOSPC || code == EDQUOT {
+                refusedForRoom = true
+                throw .full(currentBytes: totalBytes, maxBytes: maxBytes)
+            }
+            throw error
+        }
         nextSequence += 1
         segments.append((id, size))
         totalBytes += size
-        logger.debug(
-            "batch spooled",
-            metadata: [
-                "file": "\(path)", "database": "\(database)", "lines": "\(lineCount)",
-                "bytes": "\(size)", "spool_segments": "\(segments.count)", "spool_bytes": "\(totalBytes)",
-            ])
         return id
     }
 
     /// The oldest segment that reads and decodes, or nil when the spool is empty. A segment that fails
-    /// is moved to `corrupt/` (logged with the file and the error) and the next one is tried, so one
-    /// bad file never stops replay. Only errors of the process rather than of the file (out of file
-    /// descriptors or memory) are thrown; the segment stays and is tried again on the next call.
+    /// (damaged in the middle, truncated, not a segment at all) is moved to `corrupt/`, logged with
+    /// the file and the error, counted, and the next one is tried, so one bad file never stops replay.
+    /// Only errors of the process rather than of the file (out of file descriptors or memory) are
+    /// thrown; the segment stays and is tried again on the next call.
     public func oldest() throws(SpoolError) -> (id: SegmentID, segment: SpoolSegment)? {
         while let first = segments.first {
             let path = directory + "/" + first.id.fileName
+            var bytes: [UInt8] = []
             do {
-                let segment = try SpoolSegment.decode(SpoolFileIO.readFile(path))
+                bytes = try SpoolFileIO.readFile(path)
+                let segment = try SpoolSegment.decode(bytes)
                 return (first.id, segment)
             } catch {
                 if case let .io(_, _, code) = error {
@@ -156,7 +170,7 @@ public actor DiskSpool {
                     }
                     if code == EMFILE || code == ENFILE || code == ENOMEM { throw error }
                 }
-                quarantine(first.id, path: path, error: error)
+                quarantine(first.id, path: path, error: error, lines: SpoolSegment.declaredLineCount(bytes))
             }
         }
         return nil
@@ -171,8 +185,10 @@ public actor DiskSpool {
     public func read(_ id: SegmentID) throws(SpoolError) -> SpoolSegment? {
         guard segments.contains(where: { $0.id == id }) else { return nil }
         let path = directory + "/" + id.fileName
+        var bytes: [UInt8] = []
         do {
-            return try SpoolSegment.decode(SpoolFileIO.readFile(path))
+            bytes = try SpoolFileIO.readFile(path)
+            return try SpoolSegment.decode(bytes)
         } catch {
             if case let .io(_, _, code) = error {
                 if code == EMFILE || code == ENFILE || code == ENOMEM { throw error }
@@ -181,7 +197,7 @@ public actor DiskSpool {
                     return nil
                 }
             }
-            quarantine(id, path: path, error: error)
+            quarantine(id, path: path, error: error, lines: SpoolSegment.declaredLineCount(bytes))
             return nil
         }
     }
@@ -205,9 +221,6 @@ public actor DiskSpool {
                 "could not delete replayed spool segment; it will be replayed again after a restart",
                 metadata: ["file": "\(path)", "error": "\(error)"])
         }
-        logger.debug(
-            "spool segment removed",
-            metadata: ["file": "\(path)", "spool_segments": "\(segments.count)", "spool_bytes": "\(totalBytes)"])
     }
 
     public var status: SpoolStatus {
@@ -221,52 +234,23 @@ public actor DiskSpool {
     /// the signal to stop reading MQTT and, when it turns false, to resume.
     public var isFull: Bool { refusedForRoom || totalBytes >= maxBytes }
 
-    /// Reads the status of a spool directory without opening it (no directory is created, no file
-    /// deleted): for `ingestd spool status` while a daemon may be running on it.
-    public static func inspect(directory: String, now: Date = Date()) throws(SpoolError) -> SpoolStatus {
-        var count = 0
-        var bytes: Int64 = 0
-        var oldest: SegmentID?
-        for name in try SpoolFileIO.listDirectory(directory) {
-            guard let id = SegmentID(fileName: name),
-                let size = SpoolFileIO.regularFileSize(directory + "/" + name)
-            else { continue }
-            count += 1
-            bytes += size
-            if oldest.map({ id < $0 }) ?? true { oldest = id }
-        }
-        return SpoolStatus(
-            segments: count, bytes: bytes,
-            oldestAgeSeconds: oldest.map { max(0, now.timeIntervalSince($0.createdAt)) })
-    }
-
     private func dropFromIndex(at index: Int) {
         totalBytes -= segments[index].bytes
         segments.remove(at: index)
-        if refusedForRoom && totalBytes < maxBytes {
-            refusedForRoom = false
-            logger.info(
-                "spool has room again",
-                metadata: ["directory": "\(directory)", "bytes": "\(totalBytes)", "max_bytes": "\(maxBytes)"])
-        }
+        if refusedForRoom && totalBytes < maxBytes { refusedForRoom = false }
     }
 
-    /// Moves a bad segment to `corrupt/` under a name not taken yet. If even the move fails, the file
-    /// stays where it is (and is tried again after a restart) but leaves the replay order.
-    private func quarantine(_ id: SegmentID, path: String, error: SpoolError) {
-        var destination = corruptDirectory + "/" + id.fileName
-        var attempt = 1
-        while SpoolFileIO.exists(destination) {
-            destination = corruptDirectory + "/" + id.fileName + ".\(attempt)"
-            attempt += 1
-        }
+    /// Moves a bad segment to `corrupt/` under a name not taken yet and counts it. If even the move
+    /// fails, the file stays where it is (and is tried again after a restart) but leaves the replay
+    /// order; it is counted once it has been moved.
+    private func quarantine(_ id: SegmentID, path: String, error: SpoolError, lines: Int) {
         do {
-            try SpoolFileIO.move(path, to: destination)
-            try SpoolFileIO.syncDirectory(corruptDirectory)
-            try SpoolFileIO.syncDirectory(directory)
+            let destination = try SpoolFileIO.setAside(path, into: corruptDirectory)
+            metrics.corruptFiles.wrappingAdd(1, ordering: .relaxed)
+            metrics.corruptLines.wrappingAdd(lines, ordering: .relaxed)
             logger.error(
                 "spool segment is unreadable; moved to corrupt/ and skipped",
-                metadata: ["file": "\(path)", "moved_to": "\(destination)", "error": "\(error)"])
+                metadata: ["file": "\(path)", "moved_to": "\(destination)", "lines": "\(lines)", "error": "\(error)"])
         } catch let moveError {
             logger.error(
                 "spool segment is unreadable and could not be moved to corrupt/; skipped",

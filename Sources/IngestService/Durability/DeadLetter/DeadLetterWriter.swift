@@ -23,22 +23,27 @@ import Logging
 ///
 /// Header lines start with `#`, which line protocol reads as comments, so the file can be re-sent as
 /// it is (`influx write -f`). Files are written durably (temporary name, fsync, rename, fsync of the
-/// directory); each call blocks for that long, so call it from the writer's error path only.
+/// directory), so the actor runs on a `FileIOThread`, never on the cooperative pool. `DurableStore`
+/// logs each file written; this actor logs nothing.
 public actor DeadLetterWriter {
     public nonisolated let directory: String
-    private let logger: Logger
     private let now: @Sendable () -> Date
-    private var counter = 0
-    public private(set) var filesWritten = 0
-    public private(set) var linesWritten = 0
+    private let ioThread: FileIOThread
 
-    public init(directory: String, logger: Logger, now: @escaping @Sendable () -> Date = { Date() })
-        throws(SpoolError)
-    {
+    /// Runs this actor's jobs on its file I/O thread.
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { ioThread.asUnownedSerialExecutor() }
+    private var counter = 0
+
+    /// `logger` is kept for the callers' sake (the signature the daemon and tests use); nothing is
+    /// logged here.
+    public init(
+        directory: String, logger: Logger, now: @escaping @Sendable () -> Date = { Date() },
+        ioThread: FileIOThread = FileIOThread(name: "ingestd-dead-letter")
+    ) throws(SpoolError) {
         try SpoolFileIO.makeDirectory(directory)
         self.directory = directory
-        self.logger = logger
         self.now = now
+        self.ioThread = ioThread
     }
 
     /// Writes one file for the refused `lines` (each one line of line protocol, with or without its
@@ -68,22 +73,7 @@ public actor DeadLetterWriter {
             path = directory + "/deadletter-\(fileStamp)-\(counter).lp"
         } while SpoolFileIO.exists(path)
         try SpoolFileIO.writeDurably(text, to: path, temporaryPath: path + ".tmp", directory: directory)
-        filesWritten += 1
-        linesWritten += lines.count
-        logger.error(
-            "InfluxDB refused lines; written to dead-letter file",
-            metadata: [
-                "file": "\(path)", "database": "\(database)", "status": "\(status)",
-                "error": "\(error)", "lines": "\(lines.count)",
-            ])
         return path
-    }
-
-    /// The same for a newline-separated body; empty lines are not lines.
-    @discardableResult
-    public func write(database: String, status: Int, error: String, body: [UInt8]) throws(SpoolError) -> String {
-        let lines = body.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true).map { Array($0) }
-        return try write(database: database, status: status, error: error, lines: lines)
     }
 
     /// A header value must stay on its header line.

@@ -1,6 +1,6 @@
 import Synchronization
 
-/// Counters of the spool and the dead-letter folder for the stats line.
+/// Counters of the spool, the dead-letter folder and `corrupt/` for the stats line.
 public final class SpoolMetrics: Sendable {
     /// Segments on disk now (`spool_batches`).
     public let segments = Atomic<Int>(0)
@@ -12,6 +12,10 @@ public final class SpoolMetrics: Sendable {
     public let replayedLines = Atomic<Int>(0)
     /// Lines set aside in the dead-letter folder since start (`dead_letter_lines`).
     public let deadLetterLines = Atomic<Int>(0)
+    /// Damaged spool segments and journal files moved to `corrupt/` since start (`corrupt_files`).
+    public let corruptFiles = Atomic<Int>(0)
+    /// Lines in those files that could not be delivered (`corrupt_lines`).
+    public let corruptLines = Atomic<Int>(0)
 
     public init() {}
 }
