@@ -103,12 +103,13 @@ public actor DiskSpool {
     /// Stores one batch durably (temporary file, fsync, rename, fsync of the directory). `lines` is
     /// newline-separated line protocol for `database`; a missing final newline is added.
     /// Throws `.full` without writing when the segment would take the spool past `maxBytes`: the
-    /// caller keeps the batch and stops reading MQTT until `isFull` turns false.
+    /// caller keeps the batch and stops reading MQTT until `isFull` turns false. `pastLimit` lifts
+    /// that bound: a shutdown spools what is left rather than lose it (README, "Delivery guarantees").
     @discardableResult
-    public func append(database: String, lines: [UInt8], lineCount: Int) throws(SpoolError) -> SegmentID {
+    public func append(database: String, lines: [UInt8], lineCount: Int, pastLimit: Bool = false) throws(SpoolError) -> SegmentID {
         let segment = try SpoolSegment(database: database, lineCount: lineCount, body: lines)
         let size = Int64(segment.encodedSize)
-        guard totalBytes + size <= maxBytes else {
+        guard pastLimit || totalBytes + size <= maxBytes else {
             if !refusedForRoom {
                 logger.warning(
                     "spool full; refusing batches until replay frees space",
