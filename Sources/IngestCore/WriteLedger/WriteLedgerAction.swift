@@ -1,0 +1,36 @@
+/// What the write ledger asks its executor to do. The executor performs each and reports the result
+/// back as an event (README, "How the write path works").
+public enum WriteLedgerAction: Sendable {
+    /// POST the batch to InfluxDB; report with `writeFinished`.
+    case write(LedgerBatch)
+    /// POST part of a refused batch (bisection); report with `isolationWriteFinished`.
+    case writeLines(batch: LedgerBatch.ID, database: String, body: [UInt8], lineCount: Int)
+    /// Store the batch in the spool (`pastLimit`: beyond `SPOOL_MAX_BYTES`, at shutdown); report with `spoolFinished`.
+    case spool(LedgerBatch, pastLimit: Bool)
+    /// Set refused lines aside; report with `deadLetterFinished`.
+    case deadLetter(batch: LedgerBatch.ID, database: String, status: Int, message: String, lines: [[UInt8]])
+    /// Call `timerFired` at this ledger time (replaces any earlier timer).
+    case armTimer(at: Int64)
+    /// Every line numbered up to this is in InfluxDB, the spool or the dead-letter folder.
+    case linesSafe(upTo: UInt64)
+    /// Resume the appender that was told to wait.
+    case wakeAppender(Int)
+    /// For logs and metrics.
+    case report(WriteLedgerReport)
+}
+
+/// Events worth a log line or a counter.
+public enum WriteLedgerReport: Sendable, Equatable {
+    case batchCut(database: String, lines: Int)
+    case written(database: String, lines: Int, attempts: Int)
+    case retryScheduled(database: String, lines: Int, attempt: Int, delayMilliseconds: Int, status: Int?, message: String)
+    case spooled(database: String, lines: Int, attempt: Int, atShutdown: Bool)
+    case spoolFailed(database: String, lines: Int)
+    case deadLettered(database: String, lines: Int, status: Int)
+    case writtenAfterIsolation(database: String, lines: Int)
+    case appendWaits(lines: Int, buffered: Int)
+    /// The shutdown drain is over: what was written, spooled, and what could not be kept.
+    case drained(linesLost: Int)
+    /// A batch that could be neither written nor spooled at the deadline.
+    case lost(database: String, lines: Int)
+}
