@@ -63,7 +63,7 @@ struct SimulationSchedule {
     // MARK: - Running
 
     mutating func run() {
-        let totalLines = 20 + Int(random.next() % 120)
+        let totalLines = 10 + Int(random.next() % 70)
         var steps = 0
         while steps < 5_000 {
             steps += 1

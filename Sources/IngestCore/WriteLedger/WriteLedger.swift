@@ -220,7 +220,8 @@ public struct WriteLedger: Sendable {
     public mutating func timerFired(now: Int64) -> [WriteLedgerAction] {
         var actions: [WriteLedgerAction] = []
         armedTimer = nil
-        for database in Array(buffers.keys) {
+        // Sorted, so batch numbers (and a simulation's replay) never depend on hash order.
+        for database in buffers.keys.sorted() {
             guard var buffer = buffers.removeValue(forKey: database) else { continue }
             if now - buffer.oldest >= configuration.flushIntervalMilliseconds {
                 while buffer.lineCount > 0 { cutBatch(from: &buffer, database: database, now: now, into: &actions) }
