@@ -79,7 +79,9 @@ struct SimulationSchedule {
             }
         }
         // The end: faults stop (or InfluxDB stays down through a shutdown, the disk healthy).
-        let influxStaysDown = random.next() % 4 == 0
+        // Without a spool, lines still unwritten at the deadline have nowhere to go: such schedules
+        // only end with a healthy InfluxDB and a drain that waits for it.
+        let influxStaysDown = configuration.hasSpool && random.next() % 4 == 0
         peers.faultsOn = influxStaysDown
         peers.pDiskFault = 0
         if influxStaysDown { peers.pDown = 1 }
@@ -162,7 +164,9 @@ struct SimulationSchedule {
         for action in actions {
             switch action {
             case .write(let batch):
-                schedule(.write(batch.id, Self.lines(batch.body)), latency: 1 + Int64(random.next() % 80))
+                // While InfluxDB is down for good, writes end in timeouts: some are in flight at the deadline.
+                let latency = peers.pDown >= 1 ? 100 + Int64(random.next() % 3_000) : 1 + Int64(random.next() % 80)
+                schedule(.write(batch.id, Self.lines(batch.body)), latency: latency)
             case let .writeLines(id, _, body, _):
                 schedule(.isolation(id, Self.lines(body)), latency: 1 + Int64(random.next() % 40))
             case let .spool(batch, pastLimit):
@@ -219,7 +223,9 @@ struct SimulationSchedule {
 
     mutating func shutDown() {
         perform(ledger.stopRequested(now: now))
-        if random.next() % 5 == 0 {
+        if !configuration.hasSpool {
+            perform(ledger.drainStarted(now: now, deadline: .max))
+        } else if random.next() % 5 == 0 {
             perform(ledger.deadlineReached(now: now)) // a second stop signal
         } else {
             perform(ledger.drainStarted(now: now, deadline: now + Int64(random.next() % 3_000)))
