@@ -64,8 +64,10 @@ struct SimulationSchedule {
 
     mutating func run() {
         let totalLines = 10 + Int(random.next() % 70)
+        // The healthy end (or the stop) comes at a random moment, often with writes in flight.
+        let maxSteps = 20 + Int(random.next() % 600)
         var steps = 0
-        while steps < 5_000 {
+        while steps < maxSteps {
             steps += 1
             let canAppend = nextUID < totalLines && appenderWaiting == nil
             if canAppend && random.unit() < 0.4 {
@@ -73,7 +75,12 @@ struct SimulationSchedule {
             } else if random.unit() < 0.004 {
                 crashAndRecover()
             } else if journalMode && random.unit() < 0.1 {
-                journalSynced = journal.count
+                // Group commit; a failed fsync leaves the new records unsynced.
+                if peers.faultsOn && random.unit() < peers.pDiskFault {
+                    peers.faultsInjected += 1
+                } else {
+                    journalSynced = journal.count
+                }
             } else if !deliverNext() && !canAppend {
                 break
             }
@@ -223,6 +230,13 @@ struct SimulationSchedule {
 
     mutating func shutDown() {
         perform(ledger.stopRequested(now: now))
+        // The pipeline empties the intake after the stop request: a few more chunks, never held back.
+        for _ in 0..<Int(random.next() % 3) {
+            // An appender still waiting for its whole-chunk spool write goes on once that is stored.
+            while appenderWaiting != nil, deliverNext() {}
+            appendChunk()
+            if appenderWaiting != nil { violations.append("an append waited after the stop request") }
+        }
         if !configuration.hasSpool {
             perform(ledger.drainStarted(now: now, deadline: .max))
         } else if random.next() % 5 == 0 {

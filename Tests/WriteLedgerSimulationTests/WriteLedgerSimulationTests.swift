@@ -19,7 +19,9 @@ final class WriteLedgerSimulationTests: XCTestCase {
         }
         var faults = 0
         var failures = 0
+        SimulationCrashReporter.install()
         for seed in seeds {
+            simulationCurrentSeed.store(seed, ordering: .relaxed)
             var schedule = SimulationSchedule(seed: seed)
             schedule.run()
             faults += schedule.faultsInjected
