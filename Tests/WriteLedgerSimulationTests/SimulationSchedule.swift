@@ -221,7 +221,8 @@ struct SimulationSchedule {
             }
             // Recovery appends are never held back: the bound is the executor's to honour at start.
             hand(database: database, lines: chunk, bytes: chunk.flatMap { Array($0.utf8) })
-            while appenderWaiting != nil, deliverNext() {}
+            var waited = 0
+            while appenderWaiting != nil, waited < 20_000, deliverNext() { waited += 1 }
         }
         journalSynced = journal.count
     }
@@ -233,7 +234,9 @@ struct SimulationSchedule {
         // The pipeline empties the intake after the stop request: a few more chunks, never held back.
         for _ in 0..<Int(random.next() % 3) {
             // An appender still waiting for its whole-chunk spool write goes on once that is stored.
-            while appenderWaiting != nil, deliverNext() {}
+            var waited = 0
+            while appenderWaiting != nil, waited < 1_000, deliverNext() { waited += 1 }
+            if appenderWaiting != nil { violations.append("an appender still waits after the stop request"); break }
             appendChunk()
             if appenderWaiting != nil { violations.append("an append waited after the stop request") }
         }
