@@ -20,10 +20,4 @@ public enum WriteOutcome: Sendable, Equatable {
             self.message = message
         }
     }
-
-    /// True for a failure that says InfluxDB itself is unreachable or failing (not a refusal).
-    var meansInfluxIsDown: Bool {
-        if case .retryable = self { return true }
-        return false
-    }
 }
