@@ -75,6 +75,8 @@ let package = Package(
         // Helpers the tests share: free ports, child processes, waiting for conditions, test servers.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "IngestCoreTests", dependencies: ["IngestCore"]),
+        // The write ledger under seeded fault schedules (README, "How the write path works").
+        .testTarget(name: "WriteLedgerSimulationTests", dependencies: ["IngestCore"]),
         .testTarget(name: "IngestServiceTests", dependencies: ["IngestService", "IngestCore", "TestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["IngestCore", "TestSupport"]),
     ],

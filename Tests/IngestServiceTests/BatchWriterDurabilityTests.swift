@@ -60,6 +60,14 @@ final class RecordingStore: OverflowStore {
         }
     }
 
+    /// Like `DurableStore`: past the limit, a refusing (full) spool still takes the batch.
+    func spoolPastLimit(database: String, body: [UInt8], lineCount: Int) async -> Bool {
+        state.withLock { state in
+            state.spooled += String(decoding: body, as: UTF8.self).split(separator: "\n").map(String.init)
+            return true
+        }
+    }
+
     func deadLetter(database: String, status: Int, error: String, lines: [[UInt8]]) async -> Bool {
         state.withLock { state in
             state.deadLetters += lines.map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .newlines) }
@@ -194,5 +202,34 @@ final class BatchWriterDurabilityTests: XCTestCase {
         let second = lines(5..<10)
         await writer.append(database: "db", lines: second.bytes, lineCount: second.count)
         XCTAssertEqual(Set(store.spooled), Set(second.text))
+    }
+
+    /// InfluxDB down, spool full, memory full: the appender waits. A stop request lets it in, and the
+    /// drain spools everything past the spool's limit (README, "Delivery guarantees", SIGTERM).
+    func testAStopLetsAnAppenderWaitingForMemoryInAndTheDrainSpoolsPastTheLimit() async throws {
+        let influx = RefusingInflux()
+        influx.setDown(true)
+        let store = RecordingStore()
+        store.setRefuseSpool(true)
+        let writer = makeWriter(influx, store: store) {
+            $0.batchSize = 5; $0.maxBufferedLines = 5; $0.spoolAfterMilliseconds = 0
+        }
+        let first = lines(0..<5)
+        await writer.append(database: "db", lines: first.bytes, lineCount: first.count)
+        try await eventually("InfluxDB seen down", timeout: 30) { writer.metrics.influxUp.load(ordering: .relaxed) == 0 }
+        let second = lines(5..<10)
+        let appended = Flag()
+        let appender = Task {
+            await writer.append(database: "db", lines: second.bytes, lineCount: second.count)
+            appended.set()
+        }
+        // A moment in which the append must not get through: memory and spool are full.
+        try await Task.sleep(for: .milliseconds(200))
+        XCTAssertFalse(appended.value)
+        await writer.beginStopping()
+        await appender.value
+        let report = await writer.drain(timeout: .milliseconds(200))
+        XCTAssertEqual(report.linesRemaining, 0)
+        XCTAssertEqual(Set(store.spooled), Set(first.text + second.text))
     }
 }

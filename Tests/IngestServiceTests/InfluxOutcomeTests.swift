@@ -1,3 +1,4 @@
+import IngestCore
 import XCTest
 @testable import IngestService
 

@@ -23,8 +23,16 @@ public final class DurableStore: OverflowStore {
     }
 
     public func spool(database: String, body: [UInt8], lineCount: Int) async -> Bool {
+        await spool(database: database, body: body, lineCount: lineCount, pastLimit: false)
+    }
+
+    public func spoolPastLimit(database: String, body: [UInt8], lineCount: Int) async -> Bool {
+        await spool(database: database, body: body, lineCount: lineCount, pastLimit: true)
+    }
+
+    private func spool(database: String, body: [UInt8], lineCount: Int, pastLimit: Bool) async -> Bool {
         do {
-            let id = try await spool.append(database: database, lines: body, lineCount: lineCount)
+            let id = try await spool.append(database: database, lines: body, lineCount: lineCount, pastLimit: pastLimit)
             logger.debug("batch spooled", metadata: [
                 "database": "\(database)", "lines": "\(lineCount)", "file": "\(spool.directory)/\(id.fileName)",
             ])

@@ -1,3 +1,4 @@
+import IngestCore
 import Logging
 import ServiceLifecycle
 import UnixSignals
@@ -494,10 +495,15 @@ public actor BatchWriter: Service {
         // A second SIGTERM or SIGINT (the first starts the graceful shutdown) stops the drain's wait:
         // what is left goes to the spool at once.
         let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
+        // The first one lifts the memory bound at once: the service group stops the writer only after
+        // the MQTT source and the pipeline, and a pipeline suspended in `append` waiting for memory
+        // (InfluxDB down, spool full) would never see the intake close, so the shutdown never reached
+        // the writer.
         let secondSignal = Task {
             var seen = 0
             for await _ in signals {
                 seen += 1
+                if seen == 1 { self.beginStopping() }
                 if seen >= 2 { self.abandonDrain(); return }
             }
         }
@@ -557,10 +563,29 @@ public actor BatchWriter: Service {
         return report
     }
 
+    /// The daemon is stopping (first SIGTERM/SIGINT): appends waiting for memory are let in over the
+    /// bound and every later append is flushed at once, so the pipeline can empty the intake and stop;
+    /// what InfluxDB does not take by the deadline goes to the spool, past `SPOOL_MAX_BYTES` if need be.
+    public func beginStopping() {
+        guard !shuttingDown else { return }
+        shuttingDown = true
+        logger.info("stop requested: memory bound lifted so the pipeline can drain the intake", metadata: [
+            "lines": "\(linesInMemory)", "waiting_appends": "\(spaceWaiters.count)",
+        ])
+        resumeSpaceWaiters()
+        for database in Array(buffers.keys) {
+            guard var buffer = buffers.removeValue(forKey: database) else { continue }
+            while buffer.lineCount > 0 { cutBatch(from: &buffer, database: database) }
+        }
+        publishBufferedLines()
+        pump()
+    }
+
     /// Stops a running drain's wait for InfluxDB (second SIGTERM/SIGINT).
     public func abandonDrain() {
         guard !abandoned else { return }
         abandoned = true
+        beginStopping()
         logger.warning("second stop signal: spooling what is left instead of waiting for InfluxDB")
         for (id, continuation) in idleWaiters {
             idleWaiters[id] = nil
@@ -584,7 +609,9 @@ public actor BatchWriter: Service {
         batches += running
         var spooled = 0
         for batch in batches {
-            guard await store.spool(database: batch.database, body: batch.body, lineCount: batch.lineCount) else {
+            // Past SPOOL_MAX_BYTES if need be: these lines are acknowledged to the broker, and the
+            // process is about to exit (README, "Delivery guarantees").
+            guard await store.spoolPastLimit(database: batch.database, body: batch.body, lineCount: batch.lineCount) else {
                 // Keep it where it was so the report counts it as remaining.
                 if inFlightBatches[batch.id] == nil && parkedBatches[batch.id] == nil { ready.append(batch) }
                 continue

@@ -1,10 +1,12 @@
-/// Finds exactly which lines of a refused batch InfluxDB will not take, so they alone are set aside.
+import IngestCore
+
+/// Runs the pure ``RefusedLineIsolation`` against InfluxDB: finds exactly which lines of a refused
+/// batch InfluxDB will not take, so they alone are set aside (README, "Delivery guarantees"). Shared
+/// by the batch writer and the spool replayer.
 ///
 /// - InfluxDB 3 lists the refused lines in its answer (`PartialWriteReport`); the others are stored.
 /// - InfluxDB 1.x and 2.x do not say which lines: the batch is split in halves and each half written
-///   again, down to single lines (bisection). Lines written twice on the way overwrite themselves:
-///   every point carries its timestamp.
-/// - 413 (too large) is split the same way.
+///   again, down to single lines (bisection). 413 (too large) is split the same way.
 ///
 /// A retryable failure on the way stops the search: the caller retries the whole batch later.
 struct RefusedLineIsolator: Sendable {
@@ -17,56 +19,39 @@ struct RefusedLineIsolator: Sendable {
     }
 
     func isolate(database: String, body: [UInt8], failure: InfluxWriteFailure) async -> Outcome {
-        let lines = Self.split(body)
-        if case let .status(code, text, _) = failure, code == 400 || code == 422,
-           let report = PartialWriteReport(body: text) {
-            let refusedNumbers = Set(report.refused.map(\.lineNumber))
-            let refused = report.refused.compactMap { entry -> ([UInt8], Int, String)? in
-                guard entry.lineNumber <= lines.count else { return nil }
-                return (lines[entry.lineNumber - 1], code, entry.message.isEmpty ? report.error : entry.message)
-            }
-            return .resolved(refused: refused, written: lines.count - refusedNumbers.count)
-        }
-        return await bisect(database: database, lines: lines[...], failure: failure)
-    }
-
-    private func bisect(database: String, lines: ArraySlice<[UInt8]>, failure: InfluxWriteFailure) async -> Outcome {
-        if lines.count <= 1 {
-            let refused = lines.map { ($0, failure.statusCode ?? 0, failure.shortDescription) }
-            return .resolved(refused: refused, written: 0)
-        }
-        var refused: [(line: [UInt8], status: Int, error: String)] = []
-        var written = 0
-        let middle = lines.startIndex + lines.count / 2
-        for half in [lines[..<middle], lines[middle...]] {
-            let body = half.flatMap { $0 }
-            switch await client.write(database: database, body: body, lineCount: half.count) {
-            case .written:
-                written += half.count
-            case .retryable(let failure):
-                return .interrupted(failure)
-            case .rejected(let failure):
-                switch await bisect(database: database, lines: half, failure: failure) {
-                case .interrupted(let failure):
-                    return .interrupted(failure)
-                case let .resolved(more, moreWritten):
-                    refused += more
-                    written += moreWritten
-                }
+        var isolation = RefusedLineIsolation(body: body)
+        var step = isolation.start(Self.outcome(of: .rejected(failure)))
+        while true {
+            switch step {
+            case let .write(range, sent):
+                let result = await client.write(database: database, body: sent, lineCount: range.count)
+                if case .retryable(let failure) = result { return .interrupted(failure) }
+                step = isolation.finished(Self.outcome(of: result))
+            case .resolved:
+                return .resolved(refused: isolation.refused.map { ($0.line, $0.status, $0.message) },
+                                 written: isolation.writtenLines)
+            case .interrupted:
+                preconditionFailure("a retryable failure is returned before it reaches the isolation")
             }
         }
-        return .resolved(refused: refused, written: written)
     }
 
-    /// Lines with their newline.
-    static func split(_ body: [UInt8]) -> [[UInt8]] {
-        var lines: [[UInt8]] = []
-        var start = 0
-        for index in body.indices where body[index] == UInt8(ascii: "\n") {
-            lines.append(Array(body[start...index]))
-            start = index + 1
+    /// The HTTP client's result as the write ledger reads it: a 400/422 with InfluxDB 3's list of
+    /// refused lines names them; any other refusal leaves them to bisection.
+    static func outcome(of result: InfluxWriteResult) -> WriteOutcome {
+        switch result {
+        case .written:
+            return .written
+        case .retryable(let failure):
+            return .retryable(status: failure.statusCode, retryAfterSeconds: failure.retryAfterSeconds,
+                              message: failure.shortDescription)
+        case .rejected(let failure):
+            if case let .status(code, text, _) = failure, code == 400 || code == 422,
+               let report = PartialWriteReport(body: text) {
+                return .refused(status: code, message: report.error,
+                                refusedLines: report.refused.map { .init(lineNumber: $0.lineNumber, message: $0.message) })
+            }
+            return .refused(status: failure.statusCode ?? 0, message: failure.shortDescription, refusedLines: nil)
         }
-        if start < body.count { lines.append(Array(body[start...]) + [UInt8(ascii: "\n")]) }
-        return lines
     }
 }

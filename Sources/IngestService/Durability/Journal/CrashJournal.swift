@@ -1,3 +1,4 @@
+import IngestCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -118,11 +118,13 @@ public actor DiskSpool {
     /// Throws `.full` without writing when the segment would take the spool past `maxBytes`, or when
     /// the file system has no room left (ENOSPC, EDQUOT): the caller keeps the batch and stops reading
     /// MQTT until `isFull` turns false.
+    /// `pastLimit` lifts the `maxBytes` bound: a shutdown spools what is left rather than lose it
+    /// (README, "Delivery guarantees").
     @discardableResult
-    public func append(database: String, lines: [UInt8], lineCount: Int) throws(SpoolError) -> SegmentID {
+    public func append(database: String, lines: [UInt8], lineCount: Int, pastLimit: Bool = false) throws(SpoolError) -> SegmentID {
         let segment = try SpoolSegment(database: database, lineCount: lineCount, body: lines)
         let size = Int64(segment.encodedSize)
-        guard totalBytes + size <= maxBytes else {
+        guard pastLimit || totalBytes + size <= maxBytes else {
             refusedForRoom = true
             throw .full(currentBytes: totalBytes, maxBytes: maxBytes)
         }

@@ -8,9 +8,9 @@ import Darwin
 
 /// Finds line ends in line protocol with `memchr`, which skips a line's ~100 bytes many at a time;
 /// a loop testing each byte cost the writer a few hundred instructions per line, twice.
-enum NewlineScan {
+public enum NewlineScan {
     /// Number of `\n` bytes.
-    static func count(in bytes: UnsafeRawBufferPointer) -> Int {
+    public static func count(in bytes: UnsafeRawBufferPointer) -> Int {
         var count = 0
         forEachNewline(in: bytes) { _ in
             count += 1
@@ -21,7 +21,7 @@ enum NewlineScan {
 
     /// The longest run of whole lines at the start of `bytes` with at most `maxLines` lines and
     /// `maxBytes` bytes, but at least one line: its line count and byte length (0, 0 without a `\n`).
-    static func leadingLines(in bytes: UnsafeRawBufferPointer, maxLines: Int, maxBytes: Int) -> (lines: Int, end: Int) {
+    public static func leadingLines(in bytes: UnsafeRawBufferPointer, maxLines: Int, maxBytes: Int) -> (lines: Int, end: Int) {
         var lines = 0
         var end = 0
         forEachNewline(in: bytes) { index in

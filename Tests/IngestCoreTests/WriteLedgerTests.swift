@@ -1,0 +1,162 @@
+import IngestCore
+import XCTest
+
+/// The write ledger's transitions one by one (the simulation target checks them under random faults).
+final class WriteLedgerTests: XCTestCase {
+    private func configuration(batchSize: Int = 2, maxBufferedLines: Int = 4, concurrency: Int = 1,
+                               spoolAfter: Int64 = 1_000, hasSpool: Bool = true) -> WriteLedgerConfiguration {
+        WriteLedgerConfiguration(batchSize: batchSize, maxBatchBytes: 1 << 20, flushIntervalMilliseconds: 100,
+                                 concurrency: concurrency, maxBufferedLines: maxBufferedLines,
+                                 spoolAfterMilliseconds: spoolAfter,
+                                 backoff: RetryBackoff(baseMilliseconds: 10, maxDelayMilliseconds: 100), hasSpool: hasSpool)
+    }
+
+    private func lines(_ names: String...) -> [UInt8] { Array(names.map { "\($0) v=1 1\n" }.joined().utf8) }
+
+    private func writes(_ actions: [WriteLedgerAction]) -> [LedgerBatch] {
+        actions.compactMap { if case .write(let batch) = $0 { batch } else { nil } }
+    }
+
+    private func spools(_ actions: [WriteLedgerAction]) -> [(LedgerBatch, Bool)] {
+        actions.compactMap { if case let .spool(batch, pastLimit) = $0 { (batch, pastLimit) } else { nil } }
+    }
+
+    private func safe(_ actions: [WriteLedgerAction]) -> UInt64? {
+        actions.compactMap { if case .linesSafe(let upTo) = $0 { upTo } else { nil } }.last
+    }
+
+    private func timer(_ actions: [WriteLedgerAction]) -> Int64? {
+        actions.compactMap { if case .armTimer(let at) = $0 { at } else { nil } }.last
+    }
+
+    func testAFullBufferIsCutAndWrittenAndItsLinesBecomeSafeOnlyOnceWritten() {
+        var ledger = WriteLedger(configuration: configuration(), seed: 1)
+        let (result, actions) = ledger.append(database: "db", lines: lines("a", "b"), lineCount: 2, now: 0)
+        XCTAssertEqual(result, .taken)
+        let batch = try! XCTUnwrap(writes(actions).first)
+        XCTAssertEqual(batch.lineCount, 2)
+        XCTAssertNil(safe(actions), "nothing is safe before InfluxDB answered")
+        XCTAssertEqual(ledger.batches[batch.id]?.state.name, "writing")
+        let done = ledger.writeFinished(batch.id, outcome: .written, now: 5)
+        XCTAssertEqual(safe(done), 2)
+        XCTAssertTrue(ledger.batches.isEmpty)
+        XCTAssertEqual(ledger.linesInMemory, 0)
+    }
+
+    func testAQuietBufferIsFlushedByTheTimer() {
+        var ledger = WriteLedger(configuration: configuration(batchSize: 10), seed: 1)
+        let (_, actions) = ledger.append(database: "db", lines: lines("a"), lineCount: 1, now: 0)
+        XCTAssertTrue(writes(actions).isEmpty)
+        XCTAssertEqual(timer(actions), 100)
+        XCTAssertTrue(writes(ledger.timerFired(now: 50)).isEmpty, "not due yet")
+        XCTAssertEqual(writes(ledger.timerFired(now: 100)).count, 1)
+    }
+
+    func testWritesInFlightAreBoundedByTheConcurrency() {
+        var ledger = WriteLedger(configuration: configuration(batchSize: 1, maxBufferedLines: 10, concurrency: 2), seed: 1)
+        let (_, actions) = ledger.append(database: "db", lines: lines("a", "b", "c"), lineCount: 3, now: 0)
+        let started = writes(actions)
+        XCTAssertEqual(started.count, 2)
+        XCTAssertEqual(ledger.writesInFlight, 2)
+        XCTAssertEqual(writes(ledger.writeFinished(started[0].id, outcome: .written, now: 1)).count, 1)
+    }
+
+    func testARetryableFailureWaitsOutTheBackoffHonouringRetryAfter() {
+        var ledger = WriteLedger(configuration: configuration(), seed: 1)
+        let batch = writes(ledger.append(database: "db", lines: lines("a", "b"), lineCount: 2, now: 0).1)[0]
+        let failed = ledger.writeFinished(batch.id, outcome: .retryable(status: 429, retryAfterSeconds: 0.05, message: "slow down"), now: 10)
+        XCTAssertFalse(ledger.influxUp)
+        guard case .waitingRetry(let until)? = ledger.batches[batch.id]?.state else { return XCTFail("not waiting") }
+        XCTAssertGreaterThanOrEqual(until, 60, "Retry-After 50 ms is a floor")
+        XCTAssertEqual(timer(failed), until)
+        XCTAssertEqual(writes(ledger.timerFired(now: until)).map(\.id), [batch.id])
+    }
+
+    func testABatchNotWrittenInTimeGoesToTheSpool() {
+        var ledger = WriteLedger(configuration: configuration(spoolAfter: 0), seed: 1)
+        let batch = writes(ledger.append(database: "db", lines: lines("a", "b"), lineCount: 2, now: 0).1)[0]
+        let failed = ledger.writeFinished(batch.id, outcome: .retryable(status: nil, retryAfterSeconds: nil, message: "refused"), now: 1)
+        XCTAssertEqual(spools(failed).map { $0.1 }, [false])
+        XCTAssertEqual(safe(ledger.spoolFinished(batch.id, stored: true, now: 2)), 2)
+    }
+
+    func testAFullSpoolKeepsTheBatchAndRetries() {
+        var ledger = WriteLedger(configuration: configuration(spoolAfter: 0), seed: 1)
+        let batch = writes(ledger.append(database: "db", lines: lines("a", "b"), lineCount: 2, now: 0).1)[0]
+        _ = ledger.writeFinished(batch.id, outcome: .retryable(status: nil, retryAfterSeconds: nil, message: "refused"), now: 1)
+        let refused = ledger.spoolFinished(batch.id, stored: false, now: 2)
+        XCTAssertNil(safe(refused))
+        XCTAssertEqual(ledger.batches[batch.id]?.state.name, "waitingRetry")
+        XCTAssertEqual(ledger.linesInMemory, 2)
+    }
+
+    func testAtTheMemoryBoundTheAppenderWaitsAndIsWokenWhenLinesAreWritten() {
+        var ledger = WriteLedger(configuration: configuration(batchSize: 2, maxBufferedLines: 2), seed: 1)
+        let batch = writes(ledger.append(database: "db", lines: lines("a", "b"), lineCount: 2, now: 0).1)[0]
+        let (result, _) = ledger.append(database: "db", lines: lines("c"), lineCount: 1, now: 1)
+        XCTAssertEqual(result, .wait(appender: 0))
+        XCTAssertEqual(ledger.linesWaiting, 1)
+        let done = ledger.writeFinished(batch.id, outcome: .written, now: 2)
+        XCTAssertTrue(done.contains { if case .wakeAppender(0) = $0 { true } else { false } })
+        XCTAssertEqual(safe(done), 2, "line 3 is in a buffer, not safe")
+        XCTAssertEqual(ledger.linesInMemory, 1)
+    }
+
+    func testWhileInfluxIsDownAChunkThatFindsMemoryFullGoesToTheSpoolWhole() {
+        var ledger = WriteLedger(configuration: configuration(batchSize: 2, maxBufferedLines: 2), seed: 1)
+        let batch = writes(ledger.append(database: "db", lines: lines("a", "b"), lineCount: 2, now: 0).1)[0]
+        _ = ledger.writeFinished(batch.id, outcome: .retryable(status: 503, retryAfterSeconds: nil, message: "down"), now: 1)
+        let (result, actions) = ledger.append(database: "db", lines: lines("c"), lineCount: 1, now: 2)
+        XCTAssertEqual(result, .wait(appender: 0))
+        let chunk = try! XCTUnwrap(spools(actions).first?.0)
+        let stored = ledger.spoolFinished(chunk.id, stored: true, now: 3)
+        XCTAssertTrue(stored.contains { if case .wakeAppender(0) = $0 { true } else { false } })
+        XCTAssertNil(safe(stored), "lines 1-2 are still waiting for InfluxDB")
+    }
+
+    /// v1/v2 whole-batch 400: bisection, only the refused line goes to the dead-letter folder.
+    func testARefusedBatchIsNarrowedDownToItsRefusedLine() {
+        var ledger = WriteLedger(configuration: configuration(), seed: 1)
+        let batch = writes(ledger.append(database: "db", lines: lines("good", "bad"), lineCount: 2, now: 0).1)[0]
+        let refusal = WriteOutcome.refused(status: 400, message: "unable to parse", refusedLines: nil)
+        var actions = ledger.writeFinished(batch.id, outcome: refusal, now: 1)
+        var deadLettered: [[UInt8]] = []
+        for _ in 0..<4 {
+            if let (body) = actions.compactMap({ if case let .writeLines(_, _, body, _) = $0 { body } else { nil } }).first {
+                let text = String(decoding: body, as: UTF8.self)
+                actions = ledger.isolationWriteFinished(batch.id, outcome: text.hasPrefix("bad") ? refusal : .written, now: 2)
+            } else if let lines = actions.compactMap({ if case let .deadLetter(_, _, _, _, lines) = $0 { lines } else { nil } }).first {
+                deadLettered = lines
+                actions = ledger.deadLetterFinished(batch.id, stored: true, now: 3)
+            }
+        }
+        XCTAssertEqual(deadLettered.map { String(decoding: $0, as: UTF8.self) }, ["bad v=1 1\n"])
+        XCTAssertEqual(safe(actions), 2)
+        XCTAssertTrue(ledger.batches.isEmpty)
+    }
+
+    /// The shutdown defect: InfluxDB down, spool full, memory full, an appender waiting. A stop lifts
+    /// the bound, and the deadline spools everything past the spool's limit.
+    func testAStopLetsWaitingAppendersInAndTheDeadlineSpoolsEverythingPastTheLimit() {
+        var ledger = WriteLedger(configuration: configuration(batchSize: 2, maxBufferedLines: 2, hasSpool: true), seed: 1)
+        let batch = writes(ledger.append(database: "db", lines: lines("a", "b"), lineCount: 2, now: 0).1)[0]
+        let (result, _) = ledger.append(database: "db", lines: lines("c"), lineCount: 1, now: 1)
+        XCTAssertEqual(result, .wait(appender: 0))
+        let stop = ledger.stopRequested(now: 2)
+        XCTAssertTrue(stop.contains { if case .wakeAppender(0) = $0 { true } else { false } })
+        XCTAssertEqual(ledger.append(database: "db", lines: lines("d"), lineCount: 1, now: 3).0, .taken, "no bound while stopping")
+        _ = ledger.drainStarted(now: 4, deadline: 2_004)
+        let deadline = ledger.timerFired(now: 2_004)
+        let spooled = spools(deadline)
+        XCTAssertEqual(spooled.reduce(0) { $0 + $1.0.lineCount }, 4, "every line, the one in flight too")
+        XCTAssertTrue(spooled.allSatisfy { $0.1 }, "past SPOOL_MAX_BYTES")
+        var last: [WriteLedgerAction] = []
+        for (spooledBatch, _) in spooled { last = ledger.spoolFinished(spooledBatch.id, stored: true, now: 2_005) }
+        XCTAssertTrue(ledger.isDrained)
+        XCTAssertTrue(last.contains { if case .report(.drained(linesLost: 0)) = $0 { true } else { false } })
+        XCTAssertEqual(ledger.safeUpTo, 4)
+        // The abandoned write's late answer is ignored.
+        _ = ledger.writeFinished(batch.id, outcome: .written, now: 3_000)
+        XCTAssertEqual(ledger.writesInFlight, 0)
+    }
+}
