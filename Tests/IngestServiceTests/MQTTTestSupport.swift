@@ -129,7 +129,7 @@ final class RunningSource: Sendable {
 }
 
 func testConfiguration(
-    _ broker: MosquittoServer,
+    _ broker: any MQTTTestBroker,
     topics: [String] = ["tenant/+/device/+/+"],
     clientID: String = "ingestd-test-\(UUID().uuidString.prefix(8))",
     protocolVersion: MQTTProtocolVersion = .v5
