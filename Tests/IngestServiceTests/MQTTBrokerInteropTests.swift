@@ -37,7 +37,7 @@ class MQTTBrokerInteropTests: XCTestCase {
         broker.capabilities.mqtt5 ? .v5 : .v311
     }
 
-    func configuration(
+    func makeConfiguration(
         _ broker: any MQTTTestBroker, client: MQTTClientKind, qos: Int = 1, version: MQTTProtocolVersion? = nil
     ) -> MQTTConfiguration {
         var configuration = testConfiguration(
@@ -56,7 +56,7 @@ class MQTTBrokerInteropTests: XCTestCase {
     func checkDeliveryAndPersistentSession(
         _ broker: any MQTTTestBroker, client: MQTTClientKind, version: MQTTProtocolVersion? = nil
     ) async throws {
-        let configuration = configuration(broker, client: client, version: version)
+        let configuration = makeConfiguration(broker, client: client, version: version)
         let context = "\(broker.name), \(client), MQTT \(configuration.protocolVersion)"
         let first = RunningSource(configuration)
         try await first.waitUntilSubscribed()
@@ -93,7 +93,7 @@ class MQTTBrokerInteropTests: XCTestCase {
     /// A QoS 2 subscription: the broker grants what it can (its `maximumQoS`), and a backlog published
     /// while ingestd was stopped plus live messages arrive once each, in order.
     func checkQoS2Subscription(_ broker: any MQTTTestBroker, client: MQTTClientKind) async throws {
-        let configuration = configuration(broker, client: client, qos: 2)
+        let configuration = makeConfiguration(broker, client: client, qos: 2)
         let context = "\(broker.name), \(client)"
         let granted = broker.capabilities.maximumQoS
         let first = RunningSource(configuration)
@@ -118,7 +118,7 @@ class MQTTBrokerInteropTests: XCTestCase {
     /// The broker goes away and comes back on the same port: the client reconnects, subscribes again
     /// when the broker forgot the session, and receives what is published after.
     func checkReconnectAfterBrokerRestart(_ broker: any MQTTTestBroker, client: MQTTClientKind) async throws {
-        let configuration = configuration(broker, client: client)
+        let configuration = makeConfiguration(broker, client: client)
         let context = "\(broker.name), \(client)"
         let running = RunningSource(configuration)
         try await running.waitUntilSubscribed()

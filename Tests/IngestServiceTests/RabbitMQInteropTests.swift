@@ -11,6 +11,7 @@ final class RabbitMQInteropTests: MQTTBrokerInteropTests {
     /// One node for every scenario that does not restart it: a node takes seconds to start.
     func testDeliveryPersistentSessionAndQoS2DowngradedTo1() async throws {
         let broker = try await startBroker()
+        try await checkMQTT5IsNotSpoken(broker)
         for client in MQTTClientKind.allCases {
             try await checkDeliveryAndPersistentSession(broker, client: client)
         }
@@ -19,5 +20,16 @@ final class RabbitMQInteropTests: MQTTBrokerInteropTests {
 
     func testReconnectAfterBrokerRestartKeepsTheSession() async throws {
         try await checkReconnectAfterBrokerRestart(try await startBroker(), client: .native)
+    }
+
+    /// RabbitMQ 3.10 closes an MQTT 5 CONNECT without a CONNACK: with the default `MQTT_PROTOCOL=5`
+    /// ingestd logs failed attempts and keeps retrying, never "connected" (README "MQTT clients" says
+    /// to set 3.1.1).
+    private func checkMQTT5IsNotSpoken(_ broker: any MQTTTestBroker) async throws {
+        let running = RunningSource(makeConfiguration(broker, client: .native, version: .v5))
+        try await eventually("two failed MQTT 5 attempts logged", timeout: 60) { running.logs.count("mqtt connect failed") >= 2 }
+        try await running.stop()
+        XCTAssertEqual(running.logs.count("mqtt connected"), 0)
+        XCTAssertEqual(running.source.metrics.connected, 0)
     }
 }
