@@ -44,11 +44,13 @@ run() {
   local name="$1" main="$2"
   build "$name" "$main"
   mkdir -p "$out/corpus/$name"
+  local dictionary=()
+  [ -f "fuzz/$name.dict" ] && dictionary=(-dict="fuzz/$name.dict")
   echo "fuzz: running $name for ${seconds}s" >&2
   # -rss_limit_mb and -timeout turn a leak or a hang into a failure, not a stuck CI job.
   "$out/$name" "$out/corpus/$name" "fuzz/corpus/$name" \
     -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=4096 \
-    -artifact_prefix="$out/artifacts/$name-" -print_final_stats=1
+    -artifact_prefix="$out/artifacts/$name-" -print_final_stats=1 "${dictionary[@]}"
 }
 
 case "$target" in
