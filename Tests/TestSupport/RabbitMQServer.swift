@@ -65,6 +65,8 @@ public final class RabbitMQServer: MQTTTestBroker {
 
     private var environment: [String: String] {
         var environment = ProcessInfo.processInfo.environment
+        // With NOTIFY_SOCKET the script would take itself for a systemd service.
+        environment["NOTIFY_SOCKET"] = nil
         let folder = directory.path
         let own: [String: String] = [
             "HOME": folder,  // the Erlang cookie goes here
