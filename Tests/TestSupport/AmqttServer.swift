@@ -4,12 +4,17 @@ import Synchronization
 /// amqtt (PyPI), an MQTT 3.1.1 broker in Python, on a free loopback port: a third implementation,
 /// written by people who wrote neither mosquitto nor ingestd's client.
 ///
+/// It keeps the messages of an offline persistent session only for a client that gave a user name (an
+/// anonymous one "has no expectation that messages should be retained"), so anonymous access is off and
+/// any user name is accepted without a password.
+///
 /// Its sessions live in memory (the SQL persistence plugin needs more Python packages), so a persistent
 /// session survives a restart of ingestd but not of the broker; after a broker restart the client must
 /// subscribe again on its own.
 public final class AmqttServer: MQTTTestBroker {
     public let host = "127.0.0.1"
     public let name = "amqtt"
+    public let username: String? = "ingestd-test"
     public let capabilities = MQTTBrokerCapabilities(mqtt5: false, maximumQoS: 2, keepsSessionsAcrossRestart: false)
     public let port: UInt16
     public let directory: TemporaryDirectory
@@ -39,7 +44,7 @@ public final class AmqttServer: MQTTTestBroker {
                 bind: 127.0.0.1:\(port)
             plugins:
               amqtt.plugins.authentication.AnonymousAuthPlugin:
-                allow_anonymous: true
+                allow_anonymous: false
             """
         try (config + "\n").write(toFile: directory.file("broker.yaml"), atomically: true, encoding: .utf8)
     }

@@ -27,6 +27,9 @@ public protocol MQTTTestBroker: Sendable {
     var host: String { get }
     var port: UInt16 { get }
     var capabilities: MQTTBrokerCapabilities { get }
+    /// A user name every client must present, or nil (amqtt keeps the messages of an offline session
+    /// only for a client that named one).
+    var username: String? { get }
     /// The broker's folder; the publisher writes its scratch files there.
     var directory: TemporaryDirectory { get }
     /// Stops and starts again on the same port and data, as in a production restart.
@@ -69,7 +72,7 @@ extension MQTTTestBroker {
         let output = directory.file("pub-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: output, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: output) }
-        let fullArguments = ["-h", host, "-p", "\(port)"] + arguments
+        let fullArguments = ["-h", host, "-p", "\(port)"] + (username.map { ["-u", $0] } ?? []) + arguments
         let status: Int32 = try await withCheckedThrowingContinuation { continuation in
             do {
                 let process = Process()

@@ -9,6 +9,7 @@ import Synchronization
 public final class MosquittoServer: MQTTTestBroker {
     public let host = "127.0.0.1"
     public let name = "mosquitto"
+    public let username: String? = nil
     /// mosquitto 2.0: MQTT 3.1.1 and 5, QoS 2, sessions kept across a restart in its persistence file.
     public let capabilities = MQTTBrokerCapabilities(mqtt5: true, maximumQoS: 2, keepsSessionsAcrossRestart: true)
     public let port: UInt16

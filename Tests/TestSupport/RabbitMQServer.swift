@@ -14,6 +14,7 @@ import Synchronization
 public final class RabbitMQServer: MQTTTestBroker {
     public let host = "127.0.0.1"
     public let name = "rabbitmq"
+    public let username: String? = nil
     public let capabilities = MQTTBrokerCapabilities(mqtt5: false, maximumQoS: 1, keepsSessionsAcrossRestart: true)
     public let port: UInt16
     public let directory: TemporaryDirectory
