@@ -88,8 +88,14 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
             let ending = serve(connection)
             connection.transport.close()
             guard let reason = ending else { break }  // stopped
-            let delay = events.disconnected(reason: reason)
-            attempt = 0
+            let delay: Duration
+            if events.isConnected {
+                delay = events.disconnected(reason: reason)
+                attempt = 0
+            } else {
+                // Ended before a CONNACK accepted it: a failed attempt, not a lost connection.
+                delay = events.connectFailed(error: reason, attempt: attempt, detail: beforeConnAckHint(reason))
+            }
             MQTTSessionEvents.sleep(delay) { stopRequested }
         }
         events.markDown()
@@ -343,6 +349,13 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
     }
 
     // MARK: - Helpers
+
+    /// A broker that speaks only MQTT 3.1.1 (RabbitMQ before 3.13) closes an MQTT 5 CONNECT without a
+    /// CONNACK (README "MQTT clients").
+    private func beforeConnAckHint(_ reason: String) -> Logger.Metadata {
+        guard configuration.protocolVersion == .v5, reason == MQTTTransportError.closedByBroker.description else { return [:] }
+        return ["hint": "the broker closed the connection before answering CONNECT; if it speaks only MQTT 3.1.1 (RabbitMQ before 3.13), set MQTT_PROTOCOL=3.1.1"]
+    }
 
     private func tlsHint(_ error: MQTTTransportError) -> Logger.Metadata {
         guard case .tlsFailed = error else { return [:] }
