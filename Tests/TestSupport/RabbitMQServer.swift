@@ -103,8 +103,7 @@ public final class RabbitMQServer: MQTTTestBroker {
         let child = try ChildProcess(name: "rabbitmq:\(port)", executable: Self.serverScript, arguments: [],
                                      environment: environment, logPath: directory.file("rabbitmq-\(n).log"))
         node.withLock { $0 = child }
-        // Slow to start (an Erlang VM, then every plugin): about 5 s on an idle machine, over a minute
-        // on a loaded one.
+        // Slow to start (an Erlang VM, then every plugin): seconds, over a minute on a loaded machine.
         try await eventually("RabbitMQ's MQTT listener accepts connections on \(port)", timeout: 240, every: 0.2) {
             if !child.isRunning {
                 throw MosquittoServerError("rabbitmq-server exited with \(child.exitCode ?? -1):\n\(child.log())")

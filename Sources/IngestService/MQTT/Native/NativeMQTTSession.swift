@@ -39,6 +39,7 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
     private static let pollMilliseconds: Int32 = 100
     /// TCP connect, TLS handshake and CONNACK must each complete within this.
     private static let connectTimeoutSeconds = 30.0
+    private static let noConnAck = "no CONNACK from the broker"
     /// Largest packet accepted from the broker (the MQTT maximum is 256 MiB); the validator rejects
     /// payloads above MAX_PAYLOAD_BYTES anyway, this only bounds the receive buffer.
     private static let maxPacketBytes = 268_435_460
@@ -285,7 +286,7 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
     private func checkTimers(_ connection: MQTTConnection, _ state: inout ConnectionState) -> String? {
         let now = monotonicNanos()
         guard state.connected else {
-            if now &- state.connectStartedAt > UInt64(Self.connectTimeoutSeconds * 1e9) { return "no CONNACK from the broker" }
+            if now &- state.connectStartedAt > UInt64(Self.connectTimeoutSeconds * 1e9) { return Self.noConnAck }
             return nil
         }
         guard state.keepAliveNanos > 0 else { return nil }
@@ -350,11 +351,12 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
 
     // MARK: - Helpers
 
-    /// A broker that speaks only MQTT 3.1.1 (RabbitMQ before 3.13) closes an MQTT 5 CONNECT without a
-    /// CONNACK (README "MQTT clients").
+    /// A broker that speaks only MQTT 3.1.1 closes an MQTT 5 CONNECT without a CONNACK (RabbitMQ before
+    /// 3.13) or never answers it (amqtt) (README "MQTT clients").
     private func beforeConnAckHint(_ reason: String) -> Logger.Metadata {
-        guard configuration.protocolVersion == .v5, reason == MQTTTransportError.closedByBroker.description else { return [:] }
-        return ["hint": "the broker closed the connection before answering CONNECT; if it speaks only MQTT 3.1.1 (RabbitMQ before 3.13), set MQTT_PROTOCOL=3.1.1"]
+        guard configuration.protocolVersion == .v5,
+              reason == MQTTTransportError.closedByBroker.description || reason == Self.noConnAck else { return [:] }
+        return ["hint": "the broker did not answer CONNECT; if it speaks only MQTT 3.1.1 (RabbitMQ before 3.13, amqtt), set MQTT_PROTOCOL=3.1.1"]
     }
 
     private func tlsHint(_ error: MQTTTransportError) -> Logger.Metadata {
