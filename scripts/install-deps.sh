@@ -20,6 +20,9 @@ command -v systemd-analyze >/dev/null || need+=(systemd)   # `systemd-analyze ve
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql)
 # Prometheus and promtool: a real Prometheus scrapes ingestd, promtool checks and unit-tests the alert rules.
 { command -v prometheus >/dev/null && command -v promtool >/dev/null; } || need+=(prometheus)
+# RabbitMQ with its MQTT plugin, for the interoperability tests (they start their own node; Erlang's
+# epmd comes with it).
+[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || need+=(rabbitmq-server)
 command -v runuser >/dev/null || [ -x /usr/sbin/runuser ] || need+=(util-linux)
 
 if [ ${#need[@]} -gt 0 ]; then
@@ -49,6 +52,18 @@ if [ ${#py_need[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
       python3-prometheus-client python3-jsonschema python3-yaml >/dev/null
   fi
+fi
+
+# amqtt, an MQTT broker in Python, for the interoperability tests. Only on PyPI: without pip, Debian's
+# python3-pip brings it.
+if ! command -v amqtt >/dev/null; then
+  echo "install-deps: pip installing amqtt"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  python3 -m pip --version >/dev/null 2>&1 \
+    || DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3-pip >/dev/null
+  python3 -m pip install --quiet amqtt 2>/dev/null \
+    || $sudo python3 -m pip install --quiet --break-system-packages amqtt
 fi
 
 if ! command -v swift >/dev/null; then

@@ -129,15 +129,17 @@ final class RunningSource: Sendable {
 }
 
 func testConfiguration(
-    _ broker: MosquittoServer,
+    _ broker: any MQTTTestBroker,
     topics: [String] = ["tenant/+/device/+/+"],
     clientID: String = "ingestd-test-\(UUID().uuidString.prefix(8))",
     protocolVersion: MQTTProtocolVersion = .v5
 ) -> MQTTConfiguration {
-    MQTTConfiguration(
+    var configuration = MQTTConfiguration(
         host: broker.host, port: Int(broker.port), topics: topics, qos: 1, clientID: clientID,
         cleanSession: false, protocolVersion: protocolVersion
     )
+    configuration.username = broker.username
+    return configuration
 }
 
 /// A flag the test flips to let a paused consumer go on.

@@ -5,9 +5,13 @@ import Synchronization
 /// temporary folder. `restart()` brings it back on the same port with the same persistence, so
 /// persistent sessions (and their queued QoS 1 messages) survive, as with a production restart.
 ///
-/// Publishing uses the real `mosquitto_pub` client.
-public final class MosquittoServer: Sendable {
+/// Publishing uses the real `mosquitto_pub` client (`MQTTTestBroker`).
+public final class MosquittoServer: MQTTTestBroker {
     public let host = "127.0.0.1"
+    public let name = "mosquitto"
+    public let username: String? = nil
+    /// mosquitto 2.0: MQTT 3.1.1 and 5, QoS 2, sessions kept across a restart in its persistence file.
+    public let capabilities = MQTTBrokerCapabilities(mqtt5: true, maximumQoS: 2, keepsSessionsAcrossRestart: true)
     public let port: UInt16
     public let directory: TemporaryDirectory
     public let configPath: String
@@ -103,68 +107,6 @@ public final class MosquittoServer: Sendable {
         return files.filter { $0.hasPrefix("mosquitto-") && $0.hasSuffix(".log") }.sorted()
             .compactMap { try? String(contentsOfFile: directory.file($0), encoding: .utf8) }
             .joined(separator: "\n")
-    }
-
-    // MARK: - Publishing with mosquitto_pub
-
-    /// Publishes one text message and waits for `mosquitto_pub` to finish (for QoS 1: acknowledged).
-    public func publish(topic: String, payload: String, qos: Int = 1, arguments: [String] = []) async throws {
-        try await runPublisher(["-t", topic, "-m", payload, "-q", "\(qos)"] + arguments)
-    }
-
-    /// Publishes one binary message (written to a file and sent with `-f`).
-    public func publish(topic: String, payload: [UInt8], qos: Int = 1, arguments: [String] = []) async throws {
-        let file = directory.file("payload-\(UUID().uuidString).bin")
-        try Data(payload).write(to: URL(fileURLWithPath: file))
-        defer { try? FileManager.default.removeItem(atPath: file) }
-        try await runPublisher(["-t", topic, "-f", file, "-q", "\(qos)"] + arguments)
-    }
-
-    /// Publishes every line as one message over a single connection (`mosquitto_pub -l`), in order.
-    public func publish(topic: String, lines: [String], qos: Int = 1, arguments: [String] = []) async throws {
-        let file = directory.file("lines-\(UUID().uuidString).txt")
-        try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(atPath: file) }
-        try await publish(topic: topic, linesFromFile: file, qos: qos, arguments: arguments)
-    }
-
-    /// Like `publish(topic:lines:)` with the lines read from a file.
-    public func publish(topic: String, linesFromFile file: String, qos: Int = 1, arguments: [String] = []) async throws {
-        try await runPublisher(["-t", topic, "-l", "-q", "\(qos)"] + arguments, standardInput: file)
-    }
-
-    private func runPublisher(_ arguments: [String], standardInput: String? = nil) async throws {
-        guard let executable = ExecutableLocator.find("mosquitto_pub") else { throw MosquittoServerError("mosquitto_pub not found") }
-        let output = directory.file("pub-\(UUID().uuidString).log")
-        _ = FileManager.default.createFile(atPath: output, contents: nil)
-        defer { try? FileManager.default.removeItem(atPath: output) }
-        let fullArguments = ["-h", host, "-p", "\(port)"] + arguments
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            do {
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: executable)
-                process.arguments = fullArguments
-                let log = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
-                process.standardOutput = log
-                process.standardError = log
-                if let standardInput {
-                    guard let input = FileHandle(forReadingAtPath: standardInput) else {
-                        throw MosquittoServerError("cannot read \(standardInput)")
-                    }
-                    process.standardInput = input
-                } else {
-                    process.standardInput = FileHandle.nullDevice
-                }
-                process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-                try process.run()
-            } catch {
-                continuation.resume(throwing: error)
-            }
-        }
-        guard status == 0 else {
-            let said = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
-            throw MosquittoServerError("mosquitto_pub \(fullArguments.joined(separator: " ")) exited with \(status): \(said)")
-        }
     }
 }
 

@@ -115,8 +115,15 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
             guard let ending else { break }  // stopped
             var detail: Logger.Metadata = [:]
             if let reasonString = ending.reasonString { detail["reason_string"] = "\(reasonString)" }
-            let delay = events.disconnected(reason: ending.reason, detail: detail)
-            attempt = 0
+            let delay: Duration
+            if events.isConnected {
+                delay = events.disconnected(reason: ending.reason, detail: detail)
+                attempt = 0
+            } else {
+                // Ended before a CONNACK accepted it: a failed attempt, not a lost connection.
+                detail.merge(beforeConnAckHint(ending.reason)) { old, _ in old }
+                delay = events.connectFailed(error: ending.reason, attempt: attempt, detail: detail)
+            }
             MQTTSessionEvents.sleep(delay) { stopRequested }
         }
         events.markDown()
@@ -350,6 +357,14 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
     }
 
     // MARK: - Helpers
+
+    /// A broker that speaks only MQTT 3.1.1 closes an MQTT 5 CONNECT without a CONNACK (RabbitMQ before
+    /// 3.13) or never answers it (amqtt) (README "MQTT clients").
+    private func beforeConnAckHint(_ reason: String) -> Logger.Metadata {
+        guard configuration.protocolVersion == .v5,
+              reason == MQTTTransportError.closedByBroker.description || reason == MQTTConnectionEnd.noConnAck.description else { return [:] }
+        return ["hint": "the broker did not answer CONNECT; if it speaks only MQTT 3.1.1 (RabbitMQ before 3.13, amqtt), set MQTT_PROTOCOL=3.1.1"]
+    }
 
     private func tlsHint(_ error: MQTTTransportError) -> Logger.Metadata {
         guard case .tlsFailed = error else { return [:] }
