@@ -5,7 +5,7 @@ import Synchronization
 
 /// `/metrics` in the Prometheus text format: the counters of the stats line (taken from the same
 /// `StatsSnapshot` the stats reporter logs, so both always agree) plus histograms of write latency
-/// and batch size, recorded by ``InstrumentedInfluxWriter``.
+/// and batch size, recorded by ``InstrumentedInfluxWriter``, and of registry lookup latency.
 ///
 /// Names: a stats key `k` becomes `ingestd_k_total` for a counter and `ingestd_k` for a gauge;
 /// `rejected_<REASON>` becomes `ingestd_rejected_reason_total{reason="<REASON>"}` (every reason,
@@ -18,7 +18,10 @@ public final class MetricsExporter: Sendable {
         "influx_flushes", "retries", "auth_cache_hits", "auth_cache_misses", "mqtt_reconnects",
     ]
     /// The stats keys exported as gauges.
-    public static let gaugeKeys = ["influx_buffer", "influx_up", "spool_batches", "auth_cache_size", "mqtt_connected"]
+    public static let gaugeKeys = [
+        "influx_buffer", "influx_up", "spool_batches", "auth_cache_size", "mqtt_connected",
+        "registry_up", "registry_lookups_waiting", "registry_messages_waiting", "registry_lookup_ms",
+    ]
 
     private let registry = PrometheusCollectorRegistry()
     private let counters: [String: Counter]
@@ -30,6 +33,8 @@ public final class MetricsExporter: Sendable {
     let batchLines: ValueHistogram
     /// Bytes (uncompressed) per successfully written batch.
     let batchBytes: ValueHistogram
+    /// Duration of registry lookups (cache misses), waits and retries included.
+    let registryLookupDuration: DurationHistogram
     /// Serialises "copy the snapshot into the registry, then render" so concurrent scrapes never
     /// see each other's half-copied values.
     private let renderLock = Mutex(())
@@ -63,6 +68,16 @@ public final class MetricsExporter: Sendable {
         batchBytes = registry.makeValueHistogram(
             descriptor: Self.name("influx_batch", unit: "bytes", help: "uncompressed bytes per batch written to InfluxDB"),
             buckets: [1024, 4096, 16384, 65536, 262_144, 1_048_576, 4_194_304, 16_777_216])
+        registryLookupDuration = registry.makeDurationHistogram(
+            descriptor: Self.name("registry_lookup_duration", unit: "seconds",
+                                  help: "duration of registry lookups (auth cache misses), waits and retries included"),
+            buckets: [.milliseconds(1), .milliseconds(5), .milliseconds(25), .milliseconds(100), .milliseconds(250),
+                      .milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(10), .seconds(30), .seconds(60)])
+    }
+
+    /// Records one registry lookup's duration (`AuthService`'s lookup observer).
+    public func recordRegistryLookup(_ duration: Duration) {
+        registryLookupDuration.record(duration)
     }
 
     /// The whole exposition for one scrape, counters taken from `snapshot`.

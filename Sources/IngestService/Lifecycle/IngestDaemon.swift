@@ -78,6 +78,7 @@ public struct IngestDaemon: Sendable {
             }
         }
 
+        let exporter = settings.healthListen.map { _ in MetricsExporter() }
         let auth = registry.map {
             AuthService(
                 registry: $0,
@@ -86,13 +87,13 @@ public struct IngestDaemon: Sendable {
                     negativeTTLSeconds: settings.authCacheNegativeTTLSeconds,
                     staleSeconds: settings.authCacheStaleSeconds, registryWaitSeconds: Double(settings.registryWaitSeconds),
                     autoProvision: settings.autoProvision),
-                requireToken: settings.requireToken, clock: clock, logger: logger)
+                requireToken: settings.requireToken, clock: clock, logger: logger,
+                lookupDurationObserver: exporter.map { exporter in { exporter.recordRegistryLookup($0) } })
         }
 
         let intake = IntakeQueue(capacity: settings.intakeCapacity)
         let mqtt = MQTTSource(configuration: settings.mqttConfiguration, intake: intake, logger: logger)
         let client = InfluxClient(configuration: settings.influxClientConfiguration, logger: logger)
-        let exporter = settings.healthListen.map { _ in MetricsExporter() }
         let writerClient: any InfluxWriting = exporter.map { InstrumentedInfluxWriter(wrapping: client, exporter: $0) } ?? client
         let writer = BatchWriter(configuration: settings.batchWriterConfiguration, client: writerClient, store: store,
                                  journal: journal, logger: logger)
@@ -114,9 +115,13 @@ public struct IngestDaemon: Sendable {
                 snapshot.authCacheHits = cache.hits
                 snapshot.authCacheMisses = cache.misses
                 snapshot.authCacheSize = cache.size
+                snapshot.registryLookupMilliseconds = auth.lastLookupDuration
             }
+            // A registry that watches itself says; otherwise the auth cache knows of an outage.
             if let up = registry?.isUp {
                 snapshot.registryUp = up
+            } else if let auth {
+                snapshot.registryUp = !auth.registryUnavailable
             }
             return snapshot
         }

@@ -10,8 +10,10 @@ import Synchronization
 /// It is a `Service`: `run()` runs the pool (which reconnects forever with its own backoff), probes the
 /// server with backoff while it is down so that "registry up again" is logged even without traffic,
 /// creates the table when asked to, and LISTENs on `notifyChannel` when one is set. A lookup that
-/// cannot reach the server within `queryTimeout` throws `.unavailable`; the auth cache then serves
-/// stale records or makes the message wait.
+/// gets no answer within `queryTimeout` throws `.unavailable`, whatever the server does (a locked
+/// table, a network that swallows packets): the deadline is the client's, and the server's
+/// `statement_timeout` (set to the same value) ends the statement on its side. The auth cache then
+/// serves stale records or refuses the message (README "Slow or hung registry").
 public final class PostgresDeviceRegistry: DeviceRegistry, Service {
     public let kind = "postgres"
     public let configuration: PostgresRegistryConfiguration
@@ -46,6 +48,11 @@ public final class PostgresDeviceRegistry: DeviceRegistry, Service {
         clientConfiguration.options.minimumConnections = 1
         clientConfiguration.options.maximumConnections = configuration.poolSize + (configuration.notifyChannel == nil ? 0 : 1)
         clientConfiguration.options.connectTimeout = configuration.queryTimeout
+        // The server gives up on a statement that waits (a lock held by another session) when we do,
+        // so a hung lookup does not keep its pool connection busy after ingestd stopped waiting.
+        let milliseconds = configuration.queryTimeout.components.seconds * 1000
+            + configuration.queryTimeout.components.attoseconds / 1_000_000_000_000_000
+        clientConfiguration.options.additionalStartupParameters = [("statement_timeout", "\(max(1, milliseconds))")]
         var background = logger
         // The pool reports every failed connection attempt; our own lines say when the registry goes
         // down and comes back, once each.
@@ -121,21 +128,14 @@ public final class PostgresDeviceRegistry: DeviceRegistry, Service {
         }
     }
 
+    /// `body` within `timeout`, however long PostgreSQL takes to answer (see `DeadlineRace`).
     private func withTimeout<Value: Sendable>(
         _ timeout: Duration, _ body: @escaping @Sendable () async throws -> Value
     ) async throws -> Value {
-        try await withThrowingTaskGroup(of: Value?.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let value = first else {
-                throw PostgresRegistryTimeout(timeout: timeout)
-            }
-            return value
+        guard let value = try await DeadlineRace.run(until: .now + timeout, body) else {
+            throw PostgresRegistryTimeout(timeout: timeout)
         }
+        return value
     }
 
     // MARK: health

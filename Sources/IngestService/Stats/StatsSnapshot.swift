@@ -22,6 +22,8 @@ public struct StatsSnapshot: Sendable, Equatable {
     public var authCacheSize = 0
     /// False while a database registry cannot be reached (always true for a file or no registry).
     public var registryUp = true
+    /// How long the last registry lookup took, in milliseconds (waits and retries included).
+    public var registryLookupMilliseconds = 0
     public var mqttConnected = false
     public var mqttReconnects = 0
 
@@ -51,6 +53,9 @@ public struct StatsSnapshot: Sendable, Equatable {
             "auth_cache_size": "\(authCacheSize)",
             "mqtt_connected": mqttConnected ? "1" : "0",
             "registry_up": registryUp ? "1" : "0",
+            "registry_lookups_waiting": "\(pipeline.registryLookupsWaiting)",
+            "registry_messages_waiting": "\(pipeline.registryMessagesWaiting)",
+            "registry_lookup_ms": "\(registryLookupMilliseconds)",
             "mqtt_reconnects": "\(mqttReconnects)",
             "msgs_per_sec": "\(Int(messagesPerSecond.rounded()))",
         ]
