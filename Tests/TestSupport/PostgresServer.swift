@@ -98,6 +98,16 @@ public final class PostgresServer: Sendable {
         return ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// Runs SQL with `psql` in the background, as another session would (e.g. a transaction holding a
+    /// lock); stopping the returned process ends the session, and the server rolls back what it held.
+    public func backgroundSession(_ statement: String) throws -> ChildProcess {
+        let (program, arguments) = Self.command("\(binaries)/psql", [
+            "-h", host, "-p", "\(port)", "-U", user, "-d", database, "-v", "ON_ERROR_STOP=1", "-X", "-q", "-A", "-t", "-c", statement,
+        ])
+        return try ChildProcess(name: "psql session", executable: program, arguments: arguments,
+                                logPath: directory.file("session-\(UUID().uuidString).log"))
+    }
+
     /// The `device_registry` table of the service ingestd replaces.
     public static let createRegistryTable = """
         CREATE TABLE device_registry (tenant_id TEXT NOT NULL, device_id TEXT NOT NULL, site_id TEXT NOT NULL, \

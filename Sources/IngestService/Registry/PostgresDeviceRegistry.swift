@@ -170,7 +170,7 @@ public final class PostgresDeviceRegistry: DeviceRegistry, Service {
         ["registry": "postgres", "host": "\(configuration.host)", "port": "\(configuration.port)", "database": "\(configuration.database)"]
     }
 
-    /// Probes the server whenever it is not known to be up (at start, after a failed lookup), with
+    /// Probes the table whenever it is not known to be up (at start, after a failed lookup), with
     /// backoff, and creates the table once when asked to.
     private func superviseHealth() async {
         var delay = configuration.reconnectBase
@@ -191,8 +191,10 @@ public final class PostgresDeviceRegistry: DeviceRegistry, Service {
                     state.withLock { $0.schemaReady = true }
                     logger.info("registry table ready (REGISTRY_CREATE_SCHEMA=1)", metadata: metadata)
                 } else {
+                    // The table, not just the server: a table locked by another session (a migration,
+                    // VACUUM FULL) answers no lookup, and the registry must not look up meanwhile.
                     _ = try await withTimeout(configuration.queryTimeout) {
-                        for try await _ in try await client.query("SELECT 1") {}
+                        for try await _ in try await client.query(PostgresRegistryStatements.probe) {}
                         return true
                     }
                 }

@@ -44,6 +44,9 @@ enum PostgresRegistryStatements {
         func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(String.self) }
     }
 
+    /// The health probe: reads nothing, but needs the table to be readable, as a lookup does.
+    static let probe: PostgresQuery = "SELECT 1 FROM device_registry LIMIT 0"
+
     /// REGISTRY_CREATE_SCHEMA=1 only: the table of the service ingestd replaces, unchanged.
     static let createTable: PostgresQuery = """
         CREATE TABLE IF NOT EXISTS device_registry (
