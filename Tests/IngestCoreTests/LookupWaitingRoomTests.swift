@@ -6,12 +6,12 @@ final class LookupWaitingRoomTests: XCTestCase {
     let b = DeviceKey(tenantID: "acme", deviceID: "b")
     let c = DeviceKey(tenantID: "other", deviceID: "a")
 
-    func room(_ maxMessages: Int, _ maxBytes: Int) -> LookupWaitingRoom<Int> {
+    func makeRoom(_ maxMessages: Int, _ maxBytes: Int) -> LookupWaitingRoom<Int> {
         LookupWaitingRoom(limits: .init(maxMessages: maxMessages, maxBytes: maxBytes))
     }
 
     func testFirstMessageStartsALookupLaterOnesWaitBehindIt() {
-        var room = room(10, 1000)
+        var room = makeRoom(10, 1000)
         XCTAssertTrue(room.isEmpty)
         XCTAssertFalse(room.isWaiting(a))
         XCTAssertEqual(room.admit(1, of: a, bytes: 10), .startLookup)
@@ -28,7 +28,7 @@ final class LookupWaitingRoomTests: XCTestCase {
     }
 
     func testReleaseHandsBackOneDevicesMessagesInArrivalOrder() {
-        var room = room(10, 1000)
+        var room = makeRoom(10, 1000)
         _ = room.admit(1, of: a, bytes: 10)
         _ = room.admit(2, of: b, bytes: 20)
         _ = room.admit(3, of: a, bytes: 30)
@@ -49,7 +49,7 @@ final class LookupWaitingRoomTests: XCTestCase {
     }
 
     func testCountBoundIsExactAndAFullRoomAdmitsNothing() {
-        var room = room(3, 1000)
+        var room = makeRoom(3, 1000)
         XCTAssertEqual(room.admit(1, of: a, bytes: 1), .startLookup)
         XCTAssertEqual(room.admit(2, of: a, bytes: 1), .waitBehind)
         XCTAssertEqual(room.admit(3, of: b, bytes: 1), .startLookup)
@@ -65,7 +65,7 @@ final class LookupWaitingRoomTests: XCTestCase {
     }
 
     func testByteBoundCountsPayloadBytesInclusively() {
-        var room = room(100, 100)
+        var room = makeRoom(100, 100)
         XCTAssertEqual(room.admit(1, of: a, bytes: 60), .startLookup)
         XCTAssertTrue(room.hasRoom(forBytes: 40))
         XCTAssertFalse(room.hasRoom(forBytes: 41))
@@ -80,7 +80,7 @@ final class LookupWaitingRoomTests: XCTestCase {
     }
 
     func testAnEmptyRoomAdmitsOneMessageLargerThanTheByteBound() {
-        var room = room(10, 100)
+        var room = makeRoom(10, 100)
         XCTAssertTrue(room.hasRoom(forBytes: 1000))
         XCTAssertEqual(room.admit(1, of: a, bytes: 1000), .startLookup)
         XCTAssertEqual(room.admit(2, of: a, bytes: 1), .full, "beyond the bound nothing else is admitted")
@@ -89,7 +89,7 @@ final class LookupWaitingRoomTests: XCTestCase {
     }
 
     func testOneMessageRoom() {
-        var room = room(1, 0)
+        var room = makeRoom(1, 0)
         XCTAssertEqual(room.admit(1, of: a, bytes: 5), .startLookup)
         XCTAssertEqual(room.admit(2, of: a, bytes: 0), .full)
         XCTAssertEqual(room.admit(3, of: b, bytes: 0), .full)
@@ -106,7 +106,7 @@ final class LookupWaitingRoomTests: XCTestCase {
         for round in 0..<200 {
             let maxMessages = Int.random(in: 1...8, using: &random)
             let maxBytes = Int.random(in: 0...80, using: &random)
-            var room = room(maxMessages, maxBytes)
+            var room = makeRoom(maxMessages, maxBytes)
             var model: [(key: DeviceKey, message: Int, bytes: Int)] = []
             var admitted = 0
             var released = 0

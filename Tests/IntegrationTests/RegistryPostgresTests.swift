@@ -163,16 +163,8 @@ final class RegistryPostgresTests: XCTestCase {
         try await harness.waitUntilReceived(50)
         try await eventually("the 50 warm-up points", timeout: 60) { try await self.harness.count() == 50 }
 
-        let lock = try postgres.backgroundSession(
-            "BEGIN; LOCK TABLE device_registry IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(600);")
+        let lock = try await postgres.holdTableLock("device_registry")
         defer { Task { await lock.stop(grace: 2) } }
-        let lockHeld = """
-            SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation \
-            WHERE c.relname = 'device_registry' AND l.mode = 'AccessExclusiveLock' AND l.granted
-            """
-        try await eventually("the other session holds the lock", timeout: 30, every: 0.1) {
-            try await self.postgres.sql(lockHeld) == "1"
-        }
 
         let published = ContinuousClock.now
         try await publish("newcomer", seqs: 0..<1)
@@ -180,8 +172,8 @@ final class RegistryPostgresTests: XCTestCase {
         try await eventually("the cached devices' 200 messages stored while the lock is held", timeout: 60) {
             try await self.harness.count() == 250
         }
-        let stillHeld = try await postgres.sql(lockHeld)
-        XCTAssertEqual(stillHeld, "1", "the lock must still be held, or this proves nothing")
+        let stillHeld = try await postgres.isTableLocked("device_registry")
+        XCTAssertTrue(stillHeld, "the lock must still be held, or this proves nothing")
         try await eventually("the newcomer refused as REGISTRY_UNAVAILABLE", timeout: 60, every: 0.05) {
             self.harness.log.contains("registry lookup failed, message refused")
         }
@@ -192,8 +184,7 @@ final class RegistryPostgresTests: XCTestCase {
         XCTAssertEqual(stat("rejected"), 1)
 
         // The lock goes: the registry is up again and the newcomer is accepted.
-        try await postgres.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(600)%' AND pid <> pg_backend_pid()")
-        await lock.stop(grace: 2)
+        try await postgres.releaseTableLock(lock)
         try await harness.waitForStats("the stats line says the registry is back") { $0["registry_up"] == "1" }
         try await publish("newcomer", seqs: 1..<2)
         try await eventually("the newcomer's point stored", timeout: 60) { try await self.harness.count() == 251 }

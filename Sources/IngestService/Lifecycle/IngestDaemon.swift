@@ -79,6 +79,9 @@ public struct IngestDaemon: Sendable {
         }
 
         let exporter = settings.healthListen.map { _ in MetricsExporter() }
+        let lookupObserver: (@Sendable (Duration) -> Void)? = exporter.map { exporter in
+            { @Sendable duration in exporter.recordRegistryLookup(duration) }
+        }
         let auth = registry.map {
             AuthService(
                 registry: $0,
@@ -88,7 +91,7 @@ public struct IngestDaemon: Sendable {
                     staleSeconds: settings.authCacheStaleSeconds, registryWaitSeconds: Double(settings.registryWaitSeconds),
                     autoProvision: settings.autoProvision),
                 requireToken: settings.requireToken, clock: clock, logger: logger,
-                lookupDurationObserver: exporter.map { exporter in { exporter.recordRegistryLookup($0) } })
+                lookupDurationObserver: lookupObserver)
         }
 
         let intake = IntakeQueue(capacity: settings.intakeCapacity)
