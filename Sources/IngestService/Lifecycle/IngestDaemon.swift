@@ -150,7 +150,8 @@ public struct IngestDaemon: Sendable {
                 readiness: {
                     ReadinessReport(mqttConnected: mqtt.metrics.connected == 1,
                                     influxWritable: writer.metrics.influxUp.load(ordering: .relaxed) == 1,
-                                    spoolAccepting: store.metrics.full.load(ordering: .relaxed) == 0)
+                                    spoolAccepting: store.metrics.full.load(ordering: .relaxed) == 0,
+                                    registryUp: registry?.isUp)
                 },
                 metrics: { exporter.render(collect()) })
             services.insert(HealthServer(address: address, routes: routes, logger: logger), at: 0)
