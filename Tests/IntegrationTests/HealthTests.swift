@@ -12,7 +12,8 @@ final class HealthTests: XCTestCase {
     private let counterKeys = ["received", "enqueued", "dropped", "rejected", "skipped_fields", "influx_batch_ok",
                                "influx_batch_err", "influx_flushes", "retries", "auth_cache_hits", "auth_cache_misses",
                                "mqtt_reconnects"]
-    private let gaugeKeys = ["influx_buffer", "influx_up", "spool_batches", "auth_cache_size", "mqtt_connected"]
+    private let gaugeKeys = ["influx_buffer", "influx_up", "spool_batches", "auth_cache_size", "mqtt_connected",
+                             "registry_up", "registry_lookups_waiting", "registry_messages_waiting", "registry_lookup_ms"]
 
     override func setUp() async throws {
         harness = try await IngestdHarness.start()
