@@ -134,7 +134,10 @@ public final class IngestPipeline: Service {
         }
 
         while true {
-            if let waits { release(waits.takeReleased()) }
+            if let released = waits?.takeReleased(), !released.isEmpty {
+                release(released)
+                await flush()
+            }
             // Returns early, empty, when a lookup answered (`IntakeQueue.wakeConsumer()`).
             guard let chunk = await intake.next(maxCount: configuration.chunkSize) else { break }
             for message in chunk {
