@@ -5,7 +5,7 @@ import ServiceLifecycle
 import Synchronization
 
 /// Device records from the `device_registry` table, through a postgres-nio connection pool and
-/// prepared statements.
+/// parameterized queries (`PostgresRegistryStatements` says why not named prepared statements).
 ///
 /// It is a `Service`: `run()` runs the pool (which reconnects forever with its own backoff), probes the
 /// server with backoff while it is down so that "registry up again" is logged even without traffic,
@@ -88,10 +88,10 @@ public final class PostgresDeviceRegistry: DeviceRegistry, Service {
 
     public func lookup(_ key: DeviceKey) async throws(RegistryError) -> DeviceRecord? {
         lookupCount.add(1, ordering: .relaxed)
-        let statement = PostgresRegistryStatements.Lookup(tenantID: key.tenantID, deviceID: key.deviceID)
+        let query = PostgresRegistryStatements.lookup(tenantID: key.tenantID, deviceID: key.deviceID)
         let client = self.client
-        let row: PostgresRegistryStatements.Lookup.Row? = try await attempt("lookup") {
-            for try await row in try await client.execute(statement) { return row }
+        let row: PostgresRegistryStatements.LookupRow? = try await attempt("lookup") {
+            for try await row in try await client.query(query).decode(PostgresRegistryStatements.LookupRow.self) { return row }
             return nil
         }
         return row.map { DeviceRecord(tenantID: key.tenantID, deviceID: key.deviceID, siteID: $0.0, status: $0.1, provisionTokenHash: $0.2) }
@@ -99,10 +99,10 @@ public final class PostgresDeviceRegistry: DeviceRegistry, Service {
 
     public func provisionIfUnknown(_ key: DeviceKey, siteID: String) async throws(RegistryError) -> Bool {
         lookupCount.add(1, ordering: .relaxed)
-        let statement = PostgresRegistryStatements.Provision(tenantID: key.tenantID, deviceID: key.deviceID, siteID: siteID)
+        let query = PostgresRegistryStatements.provision(tenantID: key.tenantID, deviceID: key.deviceID, siteID: siteID)
         let client = self.client
         let inserted: Bool = try await attempt("provision") {
-            for try await _ in try await client.execute(statement) { return true }
+            for try await _ in try await client.query(query) { return true }
             return false
         }
         if inserted {
