@@ -7,8 +7,9 @@ import ServiceLifecycle
 ///
 /// One task runs the loop; it owns the rate limiter and the per-database scratch buffers, so the hot
 /// path needs no locks beyond the auth cache's. A message whose device is not cached waits in
-/// `RegistryWaits` for its lookup while other devices' messages go on (README "Slow or hung registry"). It stops when the intake is closed and empty, which
-/// happens after the MQTT source has disconnected: everything accepted has then been handed on.
+/// `RegistryWaits` for its lookup while other devices' messages go on (README "Slow or hung
+/// registry"). It stops when the intake is closed, empty and no message waits for a lookup any more,
+/// which happens after the MQTT source has disconnected: everything accepted has then been handed on.
 public final class IngestPipeline: Service {
     public struct Configuration: Sendable {
         public var validator: MessageValidator
