@@ -254,12 +254,17 @@ final class SettingsTests: XCTestCase {
         XCTAssertEqual(defaults.quarantineFile, "quarantine/rejects.jsonl")
         XCTAssertEqual(defaults.quarantineMaxBytes, 100 << 20)
         XCTAssertFalse(defaults.rejectCountsToInflux)
+        XCTAssertEqual(defaults.registryWaitMaxMessages, 10000)
+        XCTAssertEqual(defaults.registryWaitMaxBytes, 16 << 20)
 
         let settings = try load([
             "REGISTRY": "postgres", "PG_HOST": "db", "PG_PORT": "6432", "PG_DB": "fleet", "PG_USER": "ingest",
             "PG_PASS": "pg-SECRET", "PG_SSLMODE": "require", "REGISTRY_NOTIFY_CHANNEL": "device_registry_changed",
             "MODE": "dev", "AUTO_PROVISION": "1", "REGISTRY_WAIT_SECONDS": "5",
+            "REGISTRY_WAIT_MAX_MESSAGES": "1", "REGISTRY_WAIT_MAX_BYTES": "0",
         ])
+        XCTAssertEqual(settings.registryWaitMaxMessages, 1)
+        XCTAssertEqual(settings.registryWaitMaxBytes, 0)
         XCTAssertEqual(settings.registry, .postgres)
         XCTAssertEqual(settings.pgPort, 6432)
         XCTAssertEqual(settings.pgSSLMode, .require)
@@ -276,5 +281,7 @@ final class SettingsTests: XCTestCase {
         assertInvalid(["REGISTRY_NOTIFY_CHANNEL": "bad channel; DROP"], names: "REGISTRY_NOTIFY_CHANNEL")
         assertInvalid(["QUARANTINE_MAX_BYTES": "10"], names: "QUARANTINE_MAX_BYTES")
         assertInvalid(["REGISTRY_WAIT_SECONDS": "-1"], names: "REGISTRY_WAIT_SECONDS")
+        assertInvalid(["REGISTRY_WAIT_MAX_MESSAGES": "0"], names: "REGISTRY_WAIT_MAX_MESSAGES")
+        assertInvalid(["REGISTRY_WAIT_MAX_BYTES": "-1"], names: "REGISTRY_WAIT_MAX_BYTES")
     }
 }

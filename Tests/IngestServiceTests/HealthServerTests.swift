@@ -119,6 +119,11 @@ final class HealthServerTests: XCTestCase {
         snapshot.deadLetterLines = 3
         snapshot.corruptFiles = 1
         snapshot.corruptLines = 7
+        snapshot.registryUp = false
+        snapshot.pipeline.registryLookupsWaiting = 2
+        snapshot.pipeline.registryMessagesWaiting = 7
+        snapshot.registryLookupMilliseconds = 3001
+        exporter.recordRegistryLookup(.milliseconds(3001))
 
         let parsed = try await PrometheusText.parse(exporter.render(snapshot))
         let stats = snapshot.metadata(messagesPerSecond: 0).mapValues { "\($0)" }
@@ -135,6 +140,10 @@ final class HealthServerTests: XCTestCase {
                            Double(snapshot.pipeline.rejected(reason)), reason.rawValue)
         }
         XCTAssertEqual(parsed.samples["ingestd_rejected_reason_total{reason=\"BAD_JSON\"}"], 30)
+        XCTAssertEqual(parsed.samples["ingestd_registry_up"], 0)
+        XCTAssertEqual(parsed.samples["ingestd_registry_messages_waiting"], 7)
+        XCTAssertEqual(parsed.families["ingestd_registry_lookup_duration_seconds"], "histogram")
+        XCTAssertEqual(parsed.samples["ingestd_registry_lookup_duration_seconds_count"], 1)
         XCTAssertEqual(parsed.families["ingestd_influx_write_duration_seconds"], "histogram")
         XCTAssertEqual(parsed.samples["ingestd_influx_write_duration_seconds_count"], 3, "only written batches")
         XCTAssertEqual(parsed.families["ingestd_influx_batch_lines"], "histogram")

@@ -36,8 +36,46 @@ final class CountingRegistry: DeviceRegistry {
     }
 }
 
+/// A registry whose lookups of some devices wait until the test opens the gate: a hung registry.
+final class GatedRegistry: DeviceRegistry {
+    let kind = "test"
+    private let records: [DeviceKey: DeviceRecord]
+    private let gated: Set<String>
+    private let gate = Mutex<(open: Bool, waiting: [CheckedContinuation<Void, Never>])>((false, []))
+
+    /// Every device id in `devices` is registered (ACTIVE, site s1, no token); those in `gated` hang.
+    init(devices: [String], gated: Set<String>) {
+        records = Dictionary(uniqueKeysWithValues: devices.map {
+            (DeviceKey(tenantID: "a", deviceID: $0), DeviceRecord(tenantID: "a", deviceID: $0, siteID: "s1", status: "ACTIVE", provisionTokenHash: nil))
+        })
+        self.gated = gated
+    }
+
+    func open() {
+        let waiting = gate.withLock { gate in
+            gate.open = true
+            defer { gate.waiting = [] }
+            return gate.waiting
+        }
+        for continuation in waiting { continuation.resume() }
+    }
+
+    func lookup(_ key: DeviceKey) async throws(RegistryError) -> DeviceRecord? {
+        if gated.contains(key.deviceID) {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let open = gate.withLock { gate -> Bool in
+                    if !gate.open { gate.waiting.append(continuation) }
+                    return gate.open
+                }
+                if open { continuation.resume() }
+            }
+        }
+        return records[key]
+    }
+}
+
 final class IngestPipelineTests: XCTestCase {
-    private func configuration(template: String = "telemetry_{tenant_id}") -> IngestPipeline.Configuration {
+    private func configuration(template: String = "telemetry_{tenant_id}", maxWaiting: Int = 10000) -> IngestPipeline.Configuration {
         let namer = DatabaseNamer(template: template)
         return IngestPipeline.Configuration(
             validator: MessageValidator(
@@ -45,7 +83,8 @@ final class IngestPipelineTests: XCTestCase {
                 decoder: EnvelopeDecoder(limits: EnvelopeLimits())),
             encoder: LineProtocolEncoder(tenantAsTag: namer.tenantAsTag),
             databaseNamer: namer,
-            rateLimiter: RateLimiter(ratePerSecond: 0, burst: 1, maxDevices: 100))
+            rateLimiter: RateLimiter(ratePerSecond: 0, burst: 1, maxDevices: 100),
+            registryWaitMaxMessages: maxWaiting)
     }
 
     private func message(_ tenant: String, _ device: String, seq: Int, token: String? = nil) -> InboundMessage {
@@ -172,5 +211,98 @@ final class IngestPipelineTests: XCTestCase {
         auth.clearCache()
         try await auth.authorize(validated)
         XCTAssertEqual(registry.queries, 3)
+    }
+
+    // MARK: slow or hung registry (README "Slow or hung registry")
+
+    /// A pipeline on an open intake, for tests that feed it step by step.
+    private func start(auth: AuthService, maxWaiting: Int = 10000) -> (IntakeQueue, PipelineRecordingSink, IngestPipeline, ServiceGroup, Task<Void, Error>) {
+        let intake = IntakeQueue(capacity: 100)
+        let sink = PipelineRecordingSink()
+        let pipeline = IngestPipeline(configuration: configuration(maxWaiting: maxWaiting), intake: intake, auth: auth,
+                                      sink: sink, clock: ManualClock(), logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [pipeline], logger: logger))
+        return (intake, sink, pipeline, group, Task { try await group.run() })
+    }
+
+    private func waitFor(_ what: String, _ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !condition() {
+            guard ContinuousClock.now < deadline else { return XCTFail("timed out waiting for \(what)") }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    private func seqs(_ sink: PipelineRecordingSink, _ device: String) -> [String] {
+        sink.lines.filter { $0.contains("device_id=\(device),") }.map { String($0.split(separator: " ")[1].split(separator: ",")[0]) }
+    }
+
+    /// While one device's lookup hangs, other devices' messages are handed to the writer; the waiting
+    /// device's messages follow in their order once its lookup answers.
+    func testAMessageWaitingForItsLookupHoldsUpNoOtherDevice() async throws {
+        let registry = GatedRegistry(devices: ["cached", "slow"], gated: ["slow"])
+        let auth = AuthService(registry: registry, configuration: .init(maxSize: 100, ttlSeconds: 600, negativeTTLSeconds: 10,
+                                                                         registryWaitSeconds: 60),
+                               requireToken: false, clock: ManualClock(), logger: logger)
+        let (intake, sink, pipeline, group, running) = start(auth: auth)
+        intake.put(message("a", "cached", seq: 0))
+        try await waitFor("the cached device's first line") { sink.lines.count == 1 }
+
+        for (device, seq) in [("slow", 1), ("cached", 2), ("slow", 3), ("cached", 4), ("slow", 5)] {
+            intake.put(message("a", device, seq: seq))
+        }
+        try await waitFor("the cached device's lines while the other device's lookup hangs") { seqs(sink, "cached").count == 3 }
+        XCTAssertEqual(seqs(sink, "cached"), ["seq=0i", "seq=2i", "seq=4i"])
+        try await waitFor("the waiting messages published") { pipeline.metrics.snapshot.registryMessagesWaiting == 3 }
+        XCTAssertEqual(pipeline.metrics.snapshot.registryLookupsWaiting, 1, "one lookup for the device's three messages")
+        XCTAssertEqual(seqs(sink, "slow"), [])
+
+        registry.open()
+        try await waitFor("the waiting device's lines") { seqs(sink, "slow").count == 3 }
+        XCTAssertEqual(seqs(sink, "slow"), ["seq=1i", "seq=3i", "seq=5i"], "a device's messages keep their order")
+        intake.put(message("a", "slow", seq: 6))
+        try await waitFor("the device, cached now, flows") { seqs(sink, "slow").count == 4 }
+        intake.close()
+        try await waitFor("every message counted") { pipeline.metrics.snapshot.received == 7 }
+        await group.triggerGracefulShutdown()
+        try await running.value
+        let counters = pipeline.metrics.snapshot
+        XCTAssertEqual(counters.enqueued, 7)
+        XCTAssertEqual(counters.registryMessagesWaiting, 0)
+        XCTAssertEqual(counters.registryLookupsWaiting, 0)
+    }
+
+    /// Beyond the bound, the pipeline hands over what it has and stops taking from the intake until a
+    /// lookup answers: backpressure, and nothing is dropped.
+    func testWhatWaitsIsBoundedAndBeyondItThePipelineStopsTakingFromTheIntake() async throws {
+        let registry = GatedRegistry(devices: ["cached", "s1", "s2", "s3"], gated: ["s1", "s2", "s3"])
+        let auth = AuthService(registry: registry, configuration: .init(maxSize: 100, ttlSeconds: 600, negativeTTLSeconds: 10,
+                                                                         registryWaitSeconds: 60),
+                               requireToken: false, clock: ManualClock(), logger: logger)
+        let (intake, sink, pipeline, group, running) = start(auth: auth, maxWaiting: 2)
+        intake.put(message("a", "cached", seq: 0))
+        try await waitFor("the cached device's first line") { sink.lines.count == 1 }
+
+        intake.put(contentsOf: [
+            message("a", "cached", seq: 1), message("a", "s1", seq: 2), message("a", "s2", seq: 3),
+            message("a", "cached", seq: 4), message("a", "s3", seq: 5), message("a", "cached", seq: 6),
+        ])
+        try await waitFor("the lines before the message that does not fit") { seqs(sink, "cached").count == 3 }
+        try await waitFor("two messages waiting") { pipeline.metrics.snapshot.registryMessagesWaiting == 2 }
+        intake.put(message("a", "cached", seq: 7))
+        // A moment in which nothing may happen: the pipeline must not take from the intake now.
+        try await Task.sleep(for: .milliseconds(300))
+        XCTAssertEqual(intake.count, 1, "the pipeline stopped taking from the intake")
+        XCTAssertEqual(seqs(sink, "cached"), ["seq=0i", "seq=1i", "seq=4i"])
+        XCTAssertEqual(pipeline.metrics.snapshot.registryMessagesWaiting, 2)
+
+        registry.open()
+        intake.close()
+        try await waitFor("every message counted") { pipeline.metrics.snapshot.received == 8 }
+        await group.triggerGracefulShutdown()
+        try await running.value
+        XCTAssertEqual(pipeline.metrics.snapshot.enqueued, 8, "nothing dropped")
+        XCTAssertEqual(seqs(sink, "cached"), ["seq=0i", "seq=1i", "seq=4i", "seq=6i", "seq=7i"])
+        XCTAssertEqual(sink.lines.count, 8)
     }
 }

@@ -244,4 +244,37 @@ final class PostgresRegistryTests: XCTestCase {
         let record = try await creating.lookup(DeviceKey(tenantID: tenant, deviceID: "x"))
         XCTAssertNil(record)
     }
+
+    /// A table locked by another session: a lookup ends at REGISTRY_WAIT_SECONDS whatever the server
+    /// does, the server cancels the hung statement (statement_timeout), cached devices are served, and
+    /// once the lock is gone the device is found.
+    func testALockedTableEndsTheLookupAtTheDeadline() async throws {
+        try await insert("known", token: "token-known")
+        try await insert("newcomer", token: "token-newcomer")
+        let registry = makeRegistry()
+        let auth = makeAuth(registry, wait: 3)
+        let known = try await outcome(auth, "known")
+        XCTAssertNil(known)
+
+        let lock = try await server.holdTableLock("device_registry")
+        defer { Task { await lock.stop(grace: 2) } }
+        let started = ContinuousClock.now
+        let refused = try await outcome(auth, "newcomer")
+        let took = started.duration(to: .now)
+        XCTAssertEqual(refused, .registryUnavailable)
+        XCTAssertGreaterThanOrEqual(took, .seconds(2), "the query timeout (2 s) ran out first")
+        XCTAssertLessThan(took, .seconds(3 + 2), "REGISTRY_WAIT_SECONDS (3) plus a margin")
+        XCTAssertEqual(registry.isUp, false)
+        let cached = try await outcome(auth, "known")
+        XCTAssertNil(cached, "a cached device is served while the table is locked")
+        try await eventually("the server cancelled the hung statement", timeout: 30) {
+            self.server.log().contains("canceling statement due to statement timeout")
+        }
+
+        try await server.releaseTableLock(lock)
+        try await eventually("the device is found once the lock is gone", timeout: 60, every: 0.2) {
+            try await self.outcome(auth, "newcomer") == nil
+        }
+        XCTAssertEqual(registry.isUp, true)
+    }
 }

@@ -9,7 +9,8 @@ final class StatsSnapshotTests: XCTestCase {
         for key in ["received", "enqueued", "dropped", "rejected", "influx_batch_ok", "influx_batch_err", "influx_flushes",
                     "influx_buffer", "spool_batches", "auth_cache_hits", "auth_cache_misses", "auth_cache_size",
                     "mqtt_connected", "msgs_per_sec", "retries", "spool_bytes", "spool_replayed", "dead_letter_lines",
-                    "influx_up", "spool_full", "registry_up", "ready", "corrupt_files", "corrupt_lines"] {
+                    "influx_up", "spool_full", "registry_up", "ready", "corrupt_files", "corrupt_lines",
+                    "registry_lookups_waiting", "registry_messages_waiting", "registry_lookup_ms"] {
             XCTAssertNotNil(metadata[key], key)
         }
         XCTAssertEqual(metadata["dropped"]?.description, "0")

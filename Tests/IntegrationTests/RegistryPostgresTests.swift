@@ -38,6 +38,14 @@ final class RegistryPostgresTests: XCTestCase {
             """)
     }
 
+    /// One INSERT for many devices (one psql run, not one per device).
+    private func insert(devices: [String], site: String = "site-1") async throws {
+        let rows = devices.map { "('\(Fleet.tenant)', '\($0)', '\(site)', 'ACTIVE', '\(TokenHasher.sha256Hex(Fleet.token($0)))')" }
+        try await postgres.sql("""
+            INSERT INTO device_registry (tenant_id, device_id, site_id, status, provision_token_hash) VALUES \(rows.joined(separator: ", "))
+            """)
+    }
+
     private func stat(_ key: String) -> Int {
         Int(harness.ingestd?.latestStats()[key] ?? "0") ?? 0
     }
@@ -85,7 +93,8 @@ final class RegistryPostgresTests: XCTestCase {
         received += 6
         try await harness.waitUntilReceived(received)
         try await eventually("d1's points during the outage arrive", timeout: 60) { try await self.harness.count() == 15 }
-        XCTAssertEqual(stat("rejected_REGISTRY_UNAVAILABLE"), 1)
+        // d2 waits on its own (REGISTRY_WAIT_SECONDS) while d1's points flow.
+        try await harness.waitForStats("d2 refused") { $0["rejected_REGISTRY_UNAVAILABLE"] == "1" }
         XCTAssertTrue(harness.log.contains("registry unavailable"), harness.log)
         try await harness.waitForStats("the stats line says the registry is down") { $0["registry_up"] == "0" }
 
@@ -137,5 +146,87 @@ final class RegistryPostgresTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: quarantine))
         let points = try await harness.count()
         XCTAssertEqual(points, 6)
+    }
+
+    // MARK: slow or hung registry (README "Slow or hung registry")
+
+    /// The issue's scenario: 50 devices warm in the cache, another session holds an ACCESS EXCLUSIVE
+    /// lock on the table; a device not in the cache publishes, then the 50 do. Their 200 messages are
+    /// stored while the lock is still held, the newcomer is refused within REGISTRY_WAIT_SECONDS (plus
+    /// a margin), the stats line says the registry is down, and once the lock is gone the newcomer is
+    /// accepted.
+    func testLockedTableStallsOnlyTheDeviceThatMustBeLookedUp() async throws {
+        let cached = (0..<50).map { "d\($0)" }
+        try await insert(devices: cached + ["newcomer"])
+        let wait = 3.0
+        try await harness.startIngestd(environment(["REGISTRY_WAIT_SECONDS": "\(Int(wait))", "AUTH_CACHE_TTL_SECONDS": "600"]))
+        try await harness.publish(devices: cached, count: 1)
+        try await harness.waitUntilReceived(50)
+        try await eventually("the 50 warm-up points", timeout: 60) { try await self.harness.count() == 50 }
+
+        let lock = try await postgres.holdTableLock("device_registry")
+        defer { Task { await lock.stop(grace: 2) } }
+
+        let published = Date()
+        try await publish("newcomer", seqs: 0..<1)
+        try await harness.publish(devices: cached, count: 4, from: 1)
+        try await eventually("the cached devices' 200 messages stored while the lock is held", timeout: 60) {
+            try await self.harness.count() == 250
+        }
+        let stillHeld = try await postgres.isTableLocked("device_registry")
+        XCTAssertTrue(stillHeld, "the lock must still be held, or this proves nothing")
+        try await eventually("the newcomer refused as REGISTRY_UNAVAILABLE", timeout: 60) {
+            self.harness.ingestd?.logLines(message: "registry lookup failed, message refused").isEmpty == false
+        }
+        // When ingestd refused it, by its own log line's timestamp (the test's checks come later).
+        let refusal = try XCTUnwrap(harness.ingestd?.logLines(message: "registry lookup failed, message refused").first)
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let refusedAt = try XCTUnwrap(IngestdProcess.logfmtFields(refusal)["ts"].flatMap { formatter.date(from: $0) })
+        let refusedAfter = refusedAt.timeIntervalSince(published)
+        XCTAssertLessThan(refusedAfter, wait + 2, "refused \(refusedAfter) s after it was published")
+        try await harness.waitForStats("the refusal counted") { $0["rejected_REGISTRY_UNAVAILABLE"] == "1" }
+        try await harness.waitForStats("the stats line says the registry is down") { $0["registry_up"] == "0" }
+        XCTAssertEqual(stat("rejected"), 1)
+
+        // The lock goes: the registry is up again and the newcomer is accepted.
+        try await postgres.releaseTableLock(lock)
+        try await harness.waitForStats("the stats line says the registry is back") { $0["registry_up"] == "1" }
+        try await publish("newcomer", seqs: 1..<2)
+        try await eventually("the newcomer's point stored", timeout: 60) { try await self.harness.count() == 251 }
+        try await harness.waitForStats("nothing waits any more") {
+            $0["registry_lookups_waiting"] == "0" && $0["registry_messages_waiting"] == "0"
+        }
+        let code = try await harness.stopIngestd()
+        XCTAssertEqual(code, 0)
+    }
+
+    /// PostgreSQL behind a proxy that delays every packet by 500 ms while a fleet of cached and new
+    /// devices publishes: every message of both is stored, none refused, and the stats line shows
+    /// the slow lookups.
+    func testSlowRegistryDelaysNoCachedDeviceAndAcceptsNewOnes() async throws {
+        let cached = (0..<10).map { "c\($0)" }
+        let newcomers = (0..<10).map { "n\($0)" }
+        try await insert(devices: cached + newcomers)
+        let proxy = try await DelayProxy.start(targetPort: postgres.port, delay: 0.5)
+        defer { Task { await proxy.stop() } }
+        try await harness.startIngestd(environment([
+            "PG_PORT": "\(proxy.port)", "REGISTRY_WAIT_SECONDS": "30", "AUTH_CACHE_TTL_SECONDS": "600",
+        ]))
+        try await harness.publish(devices: cached, count: 1)
+        try await eventually("the warm-up points", timeout: 120) { try await self.harness.count() == 10 }
+
+        for (old, new) in zip(cached, newcomers) {
+            try await publish(new, seqs: 0..<5)
+            try await publish(old, seqs: 1..<21)
+        }
+        try await harness.waitUntilReceived(10 + 250)
+        try await eventually("every message of the fleet stored", timeout: 120) { try await self.harness.count() == 260 }
+        XCTAssertEqual(stat("rejected"), 0)
+        try await harness.waitForStats("the slow lookups show in the stats line") {
+            (Int($0["registry_lookup_ms"] ?? "0") ?? 0) >= 500 && $0["registry_messages_waiting"] == "0"
+        }
+        let code = try await harness.stopIngestd()
+        XCTAssertEqual(code, 0)
     }
 }

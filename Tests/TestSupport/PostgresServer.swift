@@ -115,6 +115,41 @@ public final class PostgresServer: Sendable {
         return ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// Runs SQL with `psql` in the background, as another session would (e.g. a transaction holding a
+    /// lock); stopping the returned process ends the session, and the server rolls back what it held.
+    public func backgroundSession(_ statement: String) throws -> ChildProcess {
+        let (program, arguments) = Self.command("\(binaries)/psql", [
+            "-h", host, "-p", "\(port)", "-U", user, "-d", database, "-v", "ON_ERROR_STOP=1", "-X", "-q", "-A", "-t", "-c", statement,
+        ])
+        return try ChildProcess(name: "psql session", executable: program, arguments: arguments,
+                                logPath: directory.file("session-\(UUID().uuidString).log"))
+    }
+
+    /// Another session takes `LOCK TABLE … IN ACCESS EXCLUSIVE MODE` on `table` and holds it (as a
+    /// migration or `VACUUM FULL` would) until `releaseTableLock(_:)`; returns once the lock is granted.
+    public func holdTableLock(_ table: String) async throws -> ChildProcess {
+        let session = try backgroundSession("BEGIN; LOCK TABLE \(table) IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(3600);")
+        try await eventually("another session holds a lock on \(table)", timeout: 30, every: 0.1) {
+            if !session.isRunning { throw PostgresServerError("the locking session ended: \(session.log())") }
+            return try await self.isTableLocked(table)
+        }
+        return session
+    }
+
+    /// True while a session holds an ACCESS EXCLUSIVE lock on `table`.
+    public func isTableLocked(_ table: String) async throws -> Bool {
+        try await sql("""
+            SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation \
+            WHERE c.relname = '\(table)' AND l.mode = 'AccessExclusiveLock' AND l.granted
+            """) == "1"
+    }
+
+    /// Ends the session of `holdTableLock`: the server rolls its transaction back and the lock goes.
+    public func releaseTableLock(_ session: ChildProcess) async throws {
+        try await sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(3600)%' AND pid <> pg_backend_pid()")
+        await session.stop(grace: 2)
+    }
+
     /// The `device_registry` table of the service ingestd replaces.
     public static let createRegistryTable = """
         CREATE TABLE device_registry (tenant_id TEXT NOT NULL, device_id TEXT NOT NULL, site_id TEXT NOT NULL, \

@@ -96,6 +96,8 @@ public struct Settings: Sendable {
     public var pgPoolSize: Int
     public var registryCreateSchema: Bool
     public var registryWaitSeconds: Int
+    public var registryWaitMaxMessages: Int
+    public var registryWaitMaxBytes: Int
     public var registryNotifyChannel: String?
     public var autoProvision: Bool
     public var authCacheStaleSeconds: Int
@@ -215,6 +217,8 @@ public struct Settings: Sendable {
         pgPoolSize = try env.integer("PG_POOL_SIZE", default: 4, range: 1...100)
         registryCreateSchema = try env.flag("REGISTRY_CREATE_SCHEMA", default: false)
         registryWaitSeconds = try env.integer("REGISTRY_WAIT_SECONDS", default: 30, range: 0...3600)
+        registryWaitMaxMessages = try env.integer("REGISTRY_WAIT_MAX_MESSAGES", default: 10000, range: 1...10_000_000)
+        registryWaitMaxBytes = try env.integer("REGISTRY_WAIT_MAX_BYTES", default: 16 << 20, range: 0...(1 << 40))
         registryNotifyChannel = env.optionalString("REGISTRY_NOTIFY_CHANNEL")
         autoProvision = try env.flag("AUTO_PROVISION", default: false)
         authCacheStaleSeconds = try env.integer("AUTH_CACHE_STALE_SECONDS", default: 3600, range: 0...86400 * 30)

@@ -6,7 +6,8 @@ import Synchronization
 /// cache with TTL, then the pure checks of `DeviceAuthorizer` (status, site, token).
 ///
 /// The cache sits behind a mutex rather than inside an actor so that the common case, a cache hit,
-/// costs one uncontended lock and no suspension on the per-message hot path. Only misses go async.
+/// costs one uncontended lock and no suspension on the per-message hot path (`authorizeCached`).
+/// Only misses go async (`resolve`), and each ends within REGISTRY_WAIT_SECONDS.
 ///
 /// Registry outages: an expired record is kept and served (stale) for up to `staleSeconds` past its
 /// TTL while the registry cannot be asked; during an outage those devices ask again at most once per
@@ -24,6 +25,8 @@ public final class AuthService: Sendable {
     private let clock: any MonotonicClock
     private let logger: Logger
     private let outage = Mutex<Outage?>(nil)
+    private let lastLookupMilliseconds = Atomic<Int>(0)
+    private let lookupDurationObserver: (@Sendable (Duration) -> Void)?
     public let registryKind: String
 
     /// The registry could not be asked: since when, when stale devices may ask again, and whether a
@@ -45,8 +48,10 @@ public final class AuthService: Sendable {
         configuration: AuthCacheConfiguration,
         requireToken: Bool,
         clock: any MonotonicClock,
-        logger: Logger
+        logger: Logger,
+        lookupDurationObserver: (@Sendable (Duration) -> Void)? = nil
     ) {
+        self.lookupDurationObserver = lookupDurationObserver
         self.cache = Mutex(LRUCache(capacity: configuration.maxSize))
         self.coalescer = RegistryLookupCoalescer(registry: registry)
         self.registry = registry
@@ -57,8 +62,37 @@ public final class AuthService: Sendable {
         self.registryKind = registry.kind
     }
 
-    /// Throws the reason the message is refused; returns when its device may write.
+    /// What the cache alone can say about a message's device, without waiting.
+    public enum CachedAuthorization: Sendable {
+        /// The device may write (fresh record, or a stale one while the registry is known to be down).
+        case authorized
+        /// The registry must be asked: hand `lookup` to `resolve(_:)`, off the hot path.
+        case needsLookup(PendingLookup)
+    }
+
+    /// A registry lookup the cache could not spare, with what `resolve(_:)` needs to end it in time.
+    public struct PendingLookup: Sendable {
+        public let key: DeviceKey
+        let stale: AuthCacheEntry?
+        /// False when the answer may not wait for the registry (a stale record to fall back on, or a
+        /// wait of this outage already ran out): one attempt, then the fallback.
+        let mayWait: Bool
+        let siteID: String
+    }
+
+    /// Throws the reason the message is refused; returns when its device may write. Waits for the
+    /// registry on a cache miss: the pipeline uses `authorizeCached(_:)` and `resolve(_:)` instead, so
+    /// one device's lookup never holds up another device's messages.
     public func authorize(_ message: ValidatedMessage) async throws(RejectReason) {
+        switch try authorizeCached(message) {
+        case .authorized: return
+        case let .needsLookup(pending): try authorize(message, entry: await resolve(pending).get())
+        }
+    }
+
+    /// The hot path: one lock and one hash lookup for a cached device, no suspension. Throws the
+    /// reason a cached record refuses the message.
+    public func authorizeCached(_ message: ValidatedMessage) throws(RejectReason) -> CachedAuthorization {
         let key = message.address.deviceKey
         let now = clock.now()
         // One hash lookup under the lock on the hot path; an expired entry stays for stale serving.
@@ -66,14 +100,36 @@ public final class AuthService: Sendable {
             guard let (value, isExpired) = cache.lookup(key, now: now) else { return .miss }
             return isExpired ? .expired(value) : .fresh(value)
         }
-        let entry: AuthCacheEntry
+        let stale: AuthCacheEntry?
         switch lookup {
-        case let .fresh(cached): entry = cached
-        case let .expired(stale): entry = try await fetch(key, stale: stale, siteID: message.siteID)
-        case .miss: entry = try await fetch(key, stale: nil, siteID: message.siteID)
+        case let .fresh(cached):
+            try authorize(message, entry: cached)
+            return .authorized
+        case let .expired(expired): stale = expired
+        case .miss: stale = nil
         }
+        let usableStale = stale.flatMap { now < $0.staleUntil ? $0 : nil }
+        // The registry saw itself recover (its own probe): stop treating it as down.
+        if registry.isUp == true { endOutage() }
+        let (inOutage, exhausted) = outage.withLock { ($0 != nil, $0?.waitExhausted ?? false) }
+        if inOutage, usableStale != nil || exhausted {
+            // The registry is known to be down: ask only when the shared retry is due, and never while
+            // the registry's own probe says it is still down (a query would only hang until its timeout).
+            if registry.isUp == false || !claimRetry() {
+                guard let usableStale else { throw refuse(key, "registry unavailable (still down)") }
+                try authorize(message, entry: usableStale)
+                return .authorized
+            }
+        }
+        return .needsLookup(PendingLookup(
+            key: key, stale: usableStale, mayWait: usableStale == nil && !exhausted, siteID: message.siteID))
+    }
+
+    /// Checks `message` against `entry` (status, site, token) and remembers a verified token.
+    func authorize(_ message: ValidatedMessage, entry: AuthCacheEntry) throws(RejectReason) {
         let verified = try authorizer.authorize(message, record: entry.record, verifiedToken: entry.verifiedToken)
         if let verified, verified != entry.verifiedToken {
+            let key = message.address.deviceKey
             // Keep the entry's expiry: a verified token must not extend how long a record is trusted.
             cache.withLock { cache in
                 guard let (current, expiresAt) = cache.peek(key), current.record == entry.record else { return }
@@ -82,25 +138,31 @@ public final class AuthService: Sendable {
         }
     }
 
-    private func fetch(_ key: DeviceKey, stale: AuthCacheEntry?, siteID: String) async throws(RejectReason) -> AuthCacheEntry {
-        let usableStale = stale.flatMap { clock.now() < $0.staleUntil ? $0 : nil }
-        // The registry saw itself recover (its own probe): stop treating it as down.
-        if registry.isUp == true { endOutage() }
-        let (inOutage, exhausted) = outage.withLock { ($0 != nil, $0?.waitExhausted ?? false) }
-        if inOutage, usableStale != nil || exhausted {
-            // The registry is known to be down: ask only when the shared retry is due, and never while
-            // the registry's own probe says it is still down (a query would only hang until its timeout).
-            if registry.isUp == false || !claimRetry() {
-                if let usableStale { return usableStale }
-                throw refuse(key, "registry unavailable (still down)")
-            }
-        }
-        let mayWait = usableStale == nil && !exhausted
-        let deadline = ContinuousClock.now + .milliseconds(Int64(mayWait ? configuration.registryWaitSeconds * 1000 : 0))
+    /// Asks the registry, retrying with backoff while it is unavailable, and ends within
+    /// REGISTRY_WAIT_SECONDS whatever the registry does (README "Slow or hung registry"): the record,
+    /// else the stale record, else REGISTRY_UNAVAILABLE.
+    func resolve(_ pending: PendingLookup) async -> Result<AuthCacheEntry, RejectReason> {
+        let started = ContinuousClock.now
+        defer { recordLookup(ContinuousClock.now - started) }
+        let key = pending.key
+        let waitLimit = Duration.milliseconds(Int64(configuration.registryWaitSeconds * 1000))
+        let deadline = started + (pending.mayWait ? waitLimit : .zero)
+        // REGISTRY_WAIT_SECONDS=0 leaves one attempt to the registry's own query timeout.
+        let hardDeadline: ContinuousClock.Instant? = waitLimit > .zero ? started + waitLimit : nil
         var delay = Duration.milliseconds(configuration.retryBaseMilliseconds)
         while true {
-            let provisionSite = configuration.autoProvision ? siteID : nil
-            switch await coalescer.lookup(key, provisionSite: provisionSite) {
+            let provisionSite = configuration.autoProvision ? pending.siteID : nil
+            let coalescer = self.coalescer
+            let answer: Result<RegistryLookupCoalescer.Outcome, RegistryError>
+            if let hardDeadline {
+                let raced = try? await DeadlineRace.run(until: hardDeadline) {
+                    await coalescer.lookup(key, provisionSite: provisionSite)
+                }
+                answer = raced ?? .failure(.unavailable(reason: "no answer within \(waitLimit) (REGISTRY_WAIT_SECONDS)"))
+            } else {
+                answer = await coalescer.lookup(key, provisionSite: provisionSite)
+            }
+            switch answer {
             case let .success(outcome):
                 endOutage()
                 let now = clock.now()
@@ -114,18 +176,25 @@ public final class AuthService: Sendable {
                 } else {
                     cache.withLock { $0.put(key, entry, expiresAt: now &+ ttl) }
                 }
-                return entry
+                return .success(entry)
             case let .failure(error):
                 beginOutage()
-                if let usableStale { return usableStale }
-                if ContinuousClock.now >= deadline {
-                    if mayWait { outage.withLock { $0?.waitExhausted = true } }
-                    throw refuse(key, "\(error)")
+                if let stale = pending.stale { return .success(stale) }
+                let now = ContinuousClock.now
+                if now >= deadline || hardDeadline.map({ now >= $0 }) == true {
+                    if pending.mayWait { outage.withLock { $0?.waitExhausted = true } }
+                    return .failure(refuse(key, "\(error)"))
                 }
-                try? await Task.sleep(for: min(delay, ContinuousClock.now.duration(to: deadline)))
+                try? await Task.sleep(for: min(delay, now.duration(to: deadline)))
                 delay = min(delay * 2, .milliseconds(configuration.retryMaxMilliseconds))
             }
         }
+    }
+
+    private func recordLookup(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        lastLookupMilliseconds.store(Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000), ordering: .relaxed)
+        lookupDurationObserver?(duration)
     }
 
     private func refuse(_ key: DeviceKey, _ error: String) -> RejectReason {
@@ -174,6 +243,9 @@ public final class AuthService: Sendable {
         case .all: clearCache()
         }
     }
+
+    /// How long the last registry lookup took (waits and retries included), in milliseconds.
+    public var lastLookupDuration: Int { lastLookupMilliseconds.load(ordering: .relaxed) }
 
     /// True while the registry is known to be unavailable.
     public var registryUnavailable: Bool { outage.withLock { $0 != nil } }

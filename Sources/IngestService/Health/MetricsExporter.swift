@@ -4,7 +4,7 @@ import Synchronization
 
 /// `/metrics` in the Prometheus text format: every key of ``StatsKey/all`` (taken from the same
 /// `StatsSnapshot` the stats reporter logs, so both always agree) plus histograms of write latency
-/// and batch size, recorded by ``InstrumentedInfluxWriter``, and `ingestd_build_info{version=…} 1`.
+/// and batch size, recorded by ``InstrumentedInfluxWriter``, of registry lookup latency, and `ingestd_build_info{version=…} 1`.
 ///
 /// Names (README "Metrics"): a counter key `k` becomes `ingestd_k_total`, a gauge key `ingestd_k`;
 /// `rejected_<REASON>` becomes `ingestd_rejected_reason_total{reason="<REASON>"}` (every reason,
@@ -21,6 +21,8 @@ public final class MetricsExporter: Sendable {
     let batchLines: ValueHistogram
     /// Bytes (uncompressed) per successfully written batch.
     let batchBytes: ValueHistogram
+    /// Duration of registry lookups (cache misses), waits and retries included.
+    let registryLookupDuration: DurationHistogram
     /// Serialises "copy the snapshot into the registry, then render" so concurrent scrapes never
     /// see each other's half-copied values.
     private let renderLock = Mutex(())
@@ -62,6 +64,16 @@ public final class MetricsExporter: Sendable {
         batchBytes = registry.makeValueHistogram(
             descriptor: Self.name("influx_batch", unit: "bytes", help: "uncompressed bytes per batch written to InfluxDB"),
             buckets: [1024, 4096, 16384, 65536, 262_144, 1_048_576, 4_194_304, 16_777_216])
+        registryLookupDuration = registry.makeDurationHistogram(
+            descriptor: Self.name("registry_lookup_duration", unit: "seconds",
+                                  help: "duration of registry lookups (auth cache misses), waits and retries included"),
+            buckets: [.milliseconds(1), .milliseconds(5), .milliseconds(25), .milliseconds(100), .milliseconds(250),
+                      .milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(10), .seconds(30), .seconds(60)])
+    }
+
+    /// Records one registry lookup's duration (`AuthService`'s lookup observer).
+    public func recordRegistryLookup(_ duration: Duration) {
+        registryLookupDuration.record(duration)
     }
 
     /// The whole exposition for one scrape, counters taken from `snapshot`.

@@ -17,13 +17,16 @@ public struct ReadinessReport: Sendable, Equatable {
         self.checks = checks
     }
 
-    /// `mqtt_connected` and (`influx_writable` or `spool_accepting`).
-    public init(mqttConnected: Bool, influxWritable: Bool, spoolAccepting: Bool) {
+    /// `mqtt_connected` and (`influx_writable` or `spool_accepting`). `registryUp` (a database
+    /// registry) is shown but does not decide: cached devices keep flowing while it hangs or is down
+    /// (README "Slow or hung registry").
+    public init(mqttConnected: Bool, influxWritable: Bool, spoolAccepting: Bool, registryUp: Bool? = nil) {
         checks = [
             Check(name: "mqtt_connected", ok: mqttConnected),
             Check(name: "influx_writable", ok: influxWritable),
             Check(name: "spool_accepting", ok: spoolAccepting),
         ]
+        if let registryUp { checks.append(Check(name: "registry_up", ok: registryUp)) }
     }
 
     public var isReady: Bool {

@@ -83,6 +83,10 @@ public struct IngestDaemon: Sendable {
             }
         }
 
+        let exporter = settings.healthListen.map { _ in MetricsExporter() }
+        let lookupObserver: (@Sendable (Duration) -> Void)? = exporter.map { exporter in
+            { @Sendable duration in exporter.recordRegistryLookup(duration) }
+        }
         let auth = registry.map {
             AuthService(
                 registry: $0,
@@ -91,13 +95,13 @@ public struct IngestDaemon: Sendable {
                     negativeTTLSeconds: settings.authCacheNegativeTTLSeconds,
                     staleSeconds: settings.authCacheStaleSeconds, registryWaitSeconds: Double(settings.registryWaitSeconds),
                     autoProvision: settings.autoProvision),
-                requireToken: settings.requireToken, clock: clock, logger: logger)
+                requireToken: settings.requireToken, clock: clock, logger: logger,
+                lookupDurationObserver: lookupObserver)
         }
 
         let intake = IntakeQueue(capacity: settings.intakeCapacity)
         let mqtt = MQTTSource(configuration: settings.mqttConfiguration, intake: intake, logger: logger)
         let client = InfluxClient(configuration: settings.influxClientConfiguration, logger: logger)
-        let exporter = settings.healthListen.map { _ in MetricsExporter() }
         let writerClient: any InfluxWriting = exporter.map { InstrumentedInfluxWriter(wrapping: client, exporter: $0) } ?? client
         let writer = BatchWriter(configuration: settings.batchWriterConfiguration, client: writerClient, store: store,
                                  journal: journal, logger: logger)
@@ -119,9 +123,13 @@ public struct IngestDaemon: Sendable {
                 snapshot.authCacheHits = cache.hits
                 snapshot.authCacheMisses = cache.misses
                 snapshot.authCacheSize = cache.size
+                snapshot.registryLookupMilliseconds = auth.lastLookupDuration
             }
+            // A registry that watches itself says; otherwise the auth cache knows of an outage.
             if let up = registry?.isUp {
                 snapshot.registryUp = up
+            } else if let auth {
+                snapshot.registryUp = !auth.registryUnavailable
             }
             return snapshot
         }
@@ -144,7 +152,7 @@ public struct IngestDaemon: Sendable {
         if let address = settings.healthListen, let exporter {
             // First in the list, so stopped last: /healthz answers while ingestd drains.
             let routes = HealthRoutes(
-                readiness: { collect().readiness },
+                readiness: { collect().readiness(registryUp: registry?.isUp) },
                 metrics: { exporter.render(collect()) })
             services.insert(HealthServer(address: address, routes: routes, logger: logger), at: 0)
         }

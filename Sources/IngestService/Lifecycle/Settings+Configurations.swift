@@ -73,6 +73,7 @@ extension Settings {
             encoder: LineProtocolEncoder(tenantAsTag: namer.tenantAsTag),
             databaseNamer: namer,
             rateLimiter: RateLimiter(
-                ratePerSecond: rateLimitPerSecond, burst: rateLimitBurst, maxDevices: authCacheMaxSize))
+                ratePerSecond: rateLimitPerSecond, burst: rateLimitBurst, maxDevices: authCacheMaxSize),
+            registryWaitMaxMessages: registryWaitMaxMessages, registryWaitMaxBytes: registryWaitMaxBytes)
     }
 }

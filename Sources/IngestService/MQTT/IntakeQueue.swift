@@ -123,8 +123,8 @@ public final class IntakeQueue: Sendable {
     /// Up to `maxCount` messages in arrival order, suspending while the queue is empty.
     ///
     /// Returns `nil` once the queue is closed and drained. Returns an empty array only if the calling
-    /// task is cancelled while waiting (the caller should check for cancellation). Only one task may
-    /// wait at a time.
+    /// task is cancelled while waiting (the caller should check for cancellation) or `wakeConsumer()`
+    /// was called. Only one task may wait at a time.
     public func next(maxCount: Int) async -> [InboundMessage]? {
         precondition(maxCount > 0, "maxCount must be positive")
         while true {
@@ -138,6 +138,18 @@ public final class IntakeQueue: Sendable {
         }
     }
 
+    /// Makes the consumer's waiting (or next) `next(maxCount:)` return, with an empty array if no
+    /// message arrived, so it can attend to something else: the pipeline, to messages whose registry
+    /// lookup ended (README "Slow or hung registry"). Wake-ups before the consumer returns merge.
+    public func wakeConsumer() {
+        let parked = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            s.wakeRequested = true
+            defer { s.consumer = nil }
+            return s.consumer
+        }
+        parked?.resume()
+    }
+
     /// Parks the consumer until a message arrives, the queue closes, or the task is cancelled.
     private func waitForMessages() async {
         await withTaskCancellationHandler {
@@ -146,7 +158,7 @@ public final class IntakeQueue: Sendable {
                     // Checked under the lock: a producer or `close()` either sees the stored
                     // continuation or we see their message / the flag. Same for the cancellation
                     // handler, which runs after the flag is set and takes the same lock.
-                    if !s.buffer.isEmpty || s.closed || Task.isCancelled { return false }
+                    if !s.buffer.isEmpty || s.closed || s.wakeRequested || Task.isCancelled { return false }
                     precondition(s.consumer == nil, "IntakeQueue supports exactly one consumer")
                     s.consumer = continuation
                     return true
@@ -223,12 +235,16 @@ public final class IntakeQueue: Sendable {
 
     private func take(maxCount: Int) -> TakeResult {
         let (result, wake) = state.withLock { s -> (TakeResult, Bool) in
+            // Whatever this returns, the consumer attends to what it was woken for afterwards.
+            let woken = s.wakeRequested
+            s.wakeRequested = false
             if !s.buffer.isEmpty {
                 let wake = s.producerWaiting
                 s.producerWaiting = false
                 return (.items(s.buffer.removeFirst(upTo: maxCount)), wake)
             }
-            return (s.closed ? .finished : .empty, false)
+            if s.closed { return (.finished, false) }
+            return (woken ? .items([]) : .empty, false)
         }
         if wake { gate.broadcast() }
         return result
@@ -242,6 +258,8 @@ public final class IntakeQueue: Sendable {
         /// Set by a producer (holding the gate lock) that found the buffer full.
         var producerWaiting = false
         var producerWaits = 0
+        /// Set by `wakeConsumer()`, cleared when the consumer takes.
+        var wakeRequested = false
 
         init(capacity: Int) { buffer = RingBuffer(capacity: capacity) }
     }

@@ -6,8 +6,10 @@ import ServiceLifecycle
 /// lines to the writer grouped by database.
 ///
 /// One task runs the loop; it owns the rate limiter and the per-database scratch buffers, so the hot
-/// path needs no locks beyond the auth cache's. It stops when the intake is closed and empty, which
-/// happens after the MQTT source has disconnected: everything accepted has then been handed on.
+/// path needs no locks beyond the auth cache's. A message whose device is not cached waits in
+/// `RegistryWaits` for its lookup while other devices' messages go on (README "Slow or hung
+/// registry"). It stops when the intake is closed, empty and no message waits for a lookup any more,
+/// which happens after the MQTT source has disconnected: everything accepted has then been handed on.
 public final class IngestPipeline: Service {
     public struct Configuration: Sendable {
         public var validator: MessageValidator
@@ -16,14 +18,20 @@ public final class IngestPipeline: Service {
         public var rateLimiter: RateLimiter
         /// Messages taken from the intake at once.
         public var chunkSize: Int
+        /// Bounds of the messages waiting for their device's registry lookup (REGISTRY_WAIT_MAX_*).
+        public var registryWaitMaxMessages: Int
+        public var registryWaitMaxBytes: Int
 
         public init(validator: MessageValidator, encoder: LineProtocolEncoder, databaseNamer: DatabaseNamer,
-                    rateLimiter: RateLimiter, chunkSize: Int = 512) {
+                    rateLimiter: RateLimiter, chunkSize: Int = 512,
+                    registryWaitMaxMessages: Int = 10000, registryWaitMaxBytes: Int = 16 << 20) {
             self.validator = validator
             self.encoder = encoder
             self.databaseNamer = databaseNamer
             self.rateLimiter = rateLimiter
             self.chunkSize = chunkSize
+            self.registryWaitMaxMessages = registryWaitMaxMessages
+            self.registryWaitMaxBytes = registryWaitMaxBytes
         }
     }
 
@@ -61,39 +69,51 @@ public final class IngestPipeline: Service {
         // hold its buffer out of `buffers` meanwhile, so a message appends without a dictionary lookup.
         var lastTenant: String?
         var current: (database: String, buffer: DatabaseBuffer)?
+        // A message whose device must be looked up waits there; other devices' messages go on.
+        let waits = auth.map {
+            RegistryWaits(auth: $0, limits: .init(maxMessages: configuration.registryWaitMaxMessages,
+                                                  maxBytes: configuration.registryWaitMaxBytes), intake: intake)
+        }
 
-        while let chunk = await intake.next(maxCount: configuration.chunkSize) {
-            for message in chunk {
-                counters.received += 1
-                do throws(RejectReason) {
-                    // The clock is read only for the rate limiter.
-                    let now = rateLimiter.isEnabled ? clock.now() : 0
-                    let validated = try configuration.validator.validate(
-                        topic: message.topic, payload: message.payload, rateLimiter: &rateLimiter, now: now)
-                    if let auth { try await auth.authorize(validated) }
-                    let tenant = validated.address.tenantID
-                    if tenant != lastTenant || current == nil {
-                        lastTenant = tenant
-                        let database = configuration.databaseNamer.database(forTenant: tenant)
-                        if database != current?.database {
-                            if let current { buffers[current.database] = current.buffer }
-                            current = (database, buffers.removeValue(forKey: database) ?? DatabaseBuffer())
-                        }
-                    }
-                    let skipped = try current!.buffer.append(
-                        validated, receivedAtNanos: message.receivedAtNanos, encoder: configuration.encoder)
-                    counters.skippedFields += skipped
-                    counters.enqueued += 1
-                } catch {
-                    counters.reject(error)
-                    // The payload is handed on only when it is stored (never in MODE=PROD).
-                    rejects?.record(topic: message.topic, payload: rejects?.storesPayloads == true ? message.payload : nil,
-                                    reason: error, receivedAtNanos: message.receivedAtNanos)
-                    logger.debug("message rejected", metadata: [
-                        "reason": "\(error.rawValue)", "topic": "\(message.topic)", "bytes": "\(message.payload.count)",
-                    ])
+        func encode(_ validated: ValidatedMessage, receivedAtNanos: Int64) throws(RejectReason) {
+            let tenant = validated.address.tenantID
+            if tenant != lastTenant || current == nil {
+                lastTenant = tenant
+                let database = configuration.databaseNamer.database(forTenant: tenant)
+                if database != current?.database {
+                    if let current { buffers[current.database] = current.buffer }
+                    current = (database, buffers.removeValue(forKey: database) ?? DatabaseBuffer())
                 }
             }
+            let skipped = try current!.buffer.append(validated, receivedAtNanos: receivedAtNanos, encoder: configuration.encoder)
+            counters.skippedFields += skipped
+            counters.enqueued += 1
+        }
+
+        func refuse(_ message: InboundMessage, _ reason: RejectReason) {
+            counters.reject(reason)
+            // The payload is handed on only when it is stored (never in MODE=PROD).
+            rejects?.record(topic: message.topic, payload: rejects?.storesPayloads == true ? message.payload : nil,
+                            reason: reason, receivedAtNanos: message.receivedAtNanos)
+            logger.debug("message rejected", metadata: [
+                "reason": "\(reason.rawValue)", "topic": "\(message.topic)", "bytes": "\(message.payload.count)",
+            ])
+        }
+
+        /// Messages whose registry lookup answered, in the order the waiting room releases them.
+        func release(_ released: [RegistryWaits.Released]) {
+            for item in released {
+                do throws(RejectReason) {
+                    if let refusal = item.refusal { throw refusal }
+                    try encode(item.validated, receivedAtNanos: item.message.receivedAtNanos)
+                } catch {
+                    refuse(item.message, error)
+                }
+            }
+        }
+
+        /// Hands this round's lines to the writer, one call per database.
+        func flush() async {
             if let held = current {
                 buffers[held.database] = held.buffer
                 current = nil
@@ -107,7 +127,51 @@ public final class IngestPipeline: Service {
             for database in Array(buffers.keys) {
                 if buffers[database]?.lineCount == 0 { buffers[database] = nil } else { buffers[database]?.reset() }
             }
+            if let waits {
+                counters.registryMessagesWaiting = waits.messagesWaiting
+                counters.registryLookupsWaiting = waits.lookupsRunning
+            }
             metrics.publish(counters)
+        }
+
+        while true {
+            if let released = waits?.takeReleased(), !released.isEmpty {
+                release(released)
+                await flush()
+            }
+            // Returns early, empty, when a lookup answered (`IntakeQueue.wakeConsumer()`).
+            guard let chunk = await intake.next(maxCount: configuration.chunkSize) else { break }
+            for message in chunk {
+                counters.received += 1
+                do throws(RejectReason) {
+                    // The clock is read only for the rate limiter.
+                    let now = rateLimiter.isEnabled ? clock.now() : 0
+                    let validated = try configuration.validator.validate(
+                        topic: message.topic, payload: message.payload, rateLimiter: &rateLimiter, now: now)
+                    if let waits {
+                        var decision = try waits.authorize(validated, message)
+                        while case .full = decision {
+                            // Backpressure, never a drop: take nothing more until a lookup answers.
+                            await flush()
+                            await waits.waitForAnswer()
+                            release(waits.takeReleased())
+                            decision = try waits.authorize(validated, message)
+                        }
+                        if case .waiting = decision { continue }
+                    }
+                    try encode(validated, receivedAtNanos: message.receivedAtNanos)
+                } catch {
+                    refuse(message, error)
+                }
+            }
+            await flush()
+        }
+        // The intake is closed and empty: the messages still waiting for a lookup are released within
+        // REGISTRY_WAIT_SECONDS.
+        while let waits, !waits.isEmpty {
+            await waits.waitForAnswer()
+            release(waits.takeReleased())
+            await flush()
         }
         metrics.publish(counters)
         // The intake closes while the MQTT source is still shutting down. Returning before our own turn

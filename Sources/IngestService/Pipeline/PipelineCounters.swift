@@ -6,6 +6,9 @@ public struct PipelineCounters: Sendable, Equatable {
     public var received = 0
     public var enqueued = 0
     public var skippedFields = 0
+    /// Gauges, not counters: messages waiting for their device's registry lookup, and those lookups.
+    public var registryMessagesWaiting = 0
+    public var registryLookupsWaiting = 0
     public private(set) var rejectedByReason = [Int](repeating: 0, count: RejectReason.allCases.count)
 
     public init() {}

@@ -5,13 +5,15 @@ import ServiceLifecycle
 import Synchronization
 
 /// Device records from the `device_registry` table, through a postgres-nio connection pool and
-/// prepared statements.
+/// parameterized queries (`PostgresRegistryStatements` says why not named prepared statements).
 ///
 /// It is a `Service`: `run()` runs the pool (which reconnects forever with its own backoff), probes the
 /// server with backoff while it is down so that "registry up again" is logged even without traffic,
 /// creates the table when asked to, and LISTENs on `notifyChannel` when one is set. A lookup that
-/// cannot reach the server within `queryTimeout` throws `.unavailable`; the auth cache then serves
-/// stale records or makes the message wait.
+/// gets no answer within `queryTimeout` throws `.unavailable`, whatever the server does (a locked
+/// table, a network that swallows packets): the deadline is the client's, and the server's
+/// `statement_timeout` (set to the same value) ends the statement on its side. The auth cache then
+/// serves stale records or refuses the message (README "Slow or hung registry").
 public final class PostgresDeviceRegistry: DeviceRegistry, Service {
     public let kind = "postgres"
     public let configuration: PostgresRegistryConfiguration
@@ -38,6 +40,11 @@ public final class PostgresDeviceRegistry: DeviceRegistry, Service {
         clientConfiguration.options.minimumConnections = 1
         clientConfiguration.options.maximumConnections = configuration.poolSize + (configuration.notifyChannel == nil ? 0 : 1)
         clientConfiguration.options.connectTimeout = configuration.queryTimeout
+        // The server gives up on a statement that waits (a lock held by another session) when we do,
+        // so a hung lookup does not keep its pool connection busy after ingestd stopped waiting.
+        let milliseconds = configuration.queryTimeout.components.seconds * 1000
+            + configuration.queryTimeout.components.attoseconds / 1_000_000_000_000_000
+        clientConfiguration.options.additionalStartupParameters = [("statement_timeout", "\(max(1, milliseconds))")]
         var background = logger
         // The pool reports every failed connection attempt; our own lines say when the registry goes
         // down and comes back, once each.
@@ -98,10 +105,10 @@ public final class PostgresDeviceRegistry: DeviceRegistry, Service {
 
     public func lookup(_ key: DeviceKey) async throws(RegistryError) -> DeviceRecord? {
         lookupCount.add(1, ordering: .relaxed)
-        let statement = PostgresRegistryStatements.Lookup(tenantID: key.tenantID, deviceID: key.deviceID)
+        let query = PostgresRegistryStatements.lookup(tenantID: key.tenantID, deviceID: key.deviceID)
         let client = self.client
-        let row: PostgresRegistryStatements.Lookup.Row? = try await attempt("lookup") {
-            for try await row in try await client.execute(statement) { return row }
+        let row: PostgresRegistryStatements.LookupRow? = try await attempt("lookup") {
+            for try await row in try await client.query(query).decode(PostgresRegistryStatements.LookupRow.self) { return row }
             return nil
         }
         return row.map { DeviceRecord(tenantID: key.tenantID, deviceID: key.deviceID, siteID: $0.0, status: $0.1, provisionTokenHash: $0.2) }
@@ -109,10 +116,10 @@ public final class PostgresDeviceRegistry: DeviceRegistry, Service {
 
     public func provisionIfUnknown(_ key: DeviceKey, siteID: String) async throws(RegistryError) -> Bool {
         lookupCount.add(1, ordering: .relaxed)
-        let statement = PostgresRegistryStatements.Provision(tenantID: key.tenantID, deviceID: key.deviceID, siteID: siteID)
+        let query = PostgresRegistryStatements.provision(tenantID: key.tenantID, deviceID: key.deviceID, siteID: siteID)
         let client = self.client
         let inserted: Bool = try await attempt("provision") {
-            for try await _ in try await client.execute(statement) { return true }
+            for try await _ in try await client.query(query) { return true }
             return false
         }
         if inserted {
@@ -138,21 +145,14 @@ public final class PostgresDeviceRegistry: DeviceRegistry, Service {
         }
     }
 
+    /// `body` within `timeout`, however long PostgreSQL takes to answer (see `DeadlineRace`).
     private func withTimeout<Value: Sendable>(
         _ timeout: Duration, _ body: @escaping @Sendable () async throws -> Value
     ) async throws -> Value {
-        try await withThrowingTaskGroup(of: Value?.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let value = first else {
-                throw PostgresRegistryTimeout(timeout: timeout)
-            }
-            return value
+        guard let value = try await DeadlineRace.run(until: .now + timeout, body) else {
+            throw PostgresRegistryTimeout(timeout: timeout)
         }
+        return value
     }
 
     // MARK: health
@@ -187,7 +187,7 @@ public final class PostgresDeviceRegistry: DeviceRegistry, Service {
         ["registry": "postgres", "host": "\(configuration.host)", "port": "\(configuration.port)", "database": "\(configuration.database)"]
     }
 
-    /// Probes the server whenever it is not known to be up (at start, after a failed lookup), with
+    /// Probes the table whenever it is not known to be up (at start, after a failed lookup), with
     /// backoff, and creates the table once when asked to.
     private func superviseHealth() async {
         var delay = configuration.reconnectBase
@@ -208,8 +208,10 @@ public final class PostgresDeviceRegistry: DeviceRegistry, Service {
                     state.withLock { $0.schemaReady = true }
                     logger.info("registry table ready (REGISTRY_CREATE_SCHEMA=1)", metadata: metadata)
                 } else {
+                    // The table, not just the server: a table locked by another session (a migration,
+                    // VACUUM FULL) answers no lookup, and the registry must not look up meanwhile.
                     _ = try await withTimeout(configuration.queryTimeout) {
-                        for try await _ in try await client.query("SELECT 1") {}
+                        for try await _ in try await client.query(PostgresRegistryStatements.probe) {}
                         return true
                     }
                 }

@@ -1,48 +1,26 @@
 import PostgresNIO
 
-/// The prepared statements of the PostgreSQL registry. Each is prepared once per connection by
-/// postgres-nio and then only executed, so a lookup is one round trip.
+/// The queries of the PostgreSQL registry. Lookups are parameterized queries, not named prepared
+/// statements: postgres-nio remembers a failed preparation per connection and fails every later
+/// execution of that statement on it, so one lookup cancelled while the table was locked
+/// (statement_timeout) would break that connection's lookups for good. An unnamed statement costs the
+/// server a parse per lookup and still one round trip, and only cache misses reach it.
 enum PostgresRegistryStatements {
-    struct Lookup: PostgresPreparedStatement {
-        static let name = "ingestd_device_lookup"
-        static let sql = """
-            SELECT site_id, status, provision_token_hash FROM device_registry WHERE tenant_id = $1 AND device_id = $2
-            """
-        typealias Row = (String, String, String?)
-        var tenantID: String
-        var deviceID: String
+    typealias LookupRow = (String, String, String?)
 
-        func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 2)
-            bindings.append(tenantID)
-            bindings.append(deviceID)
-            return bindings
-        }
-
-        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
+    static func lookup(tenantID: String, deviceID: String) -> PostgresQuery {
+        "SELECT site_id, status, provision_token_hash FROM device_registry WHERE tenant_id = \(tenantID) AND device_id = \(deviceID)"
     }
 
-    struct Provision: PostgresPreparedStatement {
-        static let name = "ingestd_device_provision"
-        static let sql = """
-            INSERT INTO device_registry (tenant_id, device_id, site_id, status) VALUES ($1, $2, $3, 'ACTIVE') \
-            ON CONFLICT DO NOTHING RETURNING device_id
-            """
-        typealias Row = String
-        var tenantID: String
-        var deviceID: String
-        var siteID: String
-
-        func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 3)
-            bindings.append(tenantID)
-            bindings.append(deviceID)
-            bindings.append(siteID)
-            return bindings
-        }
-
-        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(String.self) }
+    static func provision(tenantID: String, deviceID: String, siteID: String) -> PostgresQuery {
+        """
+        INSERT INTO device_registry (tenant_id, device_id, site_id, status) VALUES (\(tenantID), \(deviceID), \(siteID), 'ACTIVE') \
+        ON CONFLICT DO NOTHING RETURNING device_id
+        """
     }
+
+    /// The health probe: reads nothing, but needs the table to be readable, as a lookup does.
+    static let probe: PostgresQuery = "SELECT 1 FROM device_registry LIMIT 0"
 
     /// REGISTRY_CREATE_SCHEMA=1 only: the table of the service ingestd replaces, unchanged.
     static let createTable: PostgresQuery = """

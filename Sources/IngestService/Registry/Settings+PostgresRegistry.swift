@@ -6,6 +6,8 @@ extension Settings {
         PostgresRegistryConfiguration(
             host: pgHost, port: pgPort, database: pgDatabase, user: pgUser, password: pgPassword,
             sslMode: pgSSLMode, sslRootCertificate: pgSSLRootCert, poolSize: pgPoolSize, createSchema: registryCreateSchema,
-            notifyChannel: registryNotifyChannel)
+            notifyChannel: registryNotifyChannel,
+            // One query never outlasts a message's wait for the registry (README "Slow or hung registry").
+            queryTimeout: .seconds(registryWaitSeconds > 0 ? min(5, registryWaitSeconds) : 5))
     }
 }

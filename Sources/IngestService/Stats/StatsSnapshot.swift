@@ -25,6 +25,8 @@ public struct StatsSnapshot: Sendable, Equatable {
     public var authCacheSize = 0
     /// False while a database registry cannot be reached (always true for a file or no registry).
     public var registryUp = true
+    /// How long the last registry lookup took, in milliseconds (waits and retries included).
+    public var registryLookupMilliseconds = 0
     public var mqttConnected = false
     public var mqttReconnects = 0
     /// PUBLISHes above the receive limit read past without being kept (README "MQTT clients").
@@ -33,8 +35,12 @@ public struct StatsSnapshot: Sendable, Equatable {
     public init() {}
 
     /// What `/readyz` answers for these values (README "Running in production").
-    public var readiness: ReadinessReport {
-        ReadinessReport(mqttConnected: mqttConnected, influxWritable: influxUp, spoolAccepting: !spoolFull)
+    public var readiness: ReadinessReport { readiness(registryUp: nil) }
+
+    /// The same, with a database registry's state shown (it does not decide readiness).
+    public func readiness(registryUp: Bool?) -> ReadinessReport {
+        ReadinessReport(mqttConnected: mqttConnected, influxWritable: influxUp, spoolAccepting: !spoolFull,
+                        registryUp: registryUp)
     }
 
     /// The stats line's key=value pairs: every ``StatsKey/all`` key, then `msgs_per_sec` (measured
