@@ -16,14 +16,17 @@ public final class IngestPipeline: Service {
         public var rateLimiter: RateLimiter
         /// Messages taken from the intake at once.
         public var chunkSize: Int
+        /// MAPPING_FILE's rules; nil: every message is the envelope (README, "Mapping other devices").
+        public var mapping: MappingRulesStore?
 
         public init(validator: MessageValidator, encoder: LineProtocolEncoder, databaseNamer: DatabaseNamer,
-                    rateLimiter: RateLimiter, chunkSize: Int = 512) {
+                    rateLimiter: RateLimiter, chunkSize: Int = 512, mapping: MappingRulesStore? = nil) {
             self.validator = validator
             self.encoder = encoder
             self.databaseNamer = databaseNamer
             self.rateLimiter = rateLimiter
             self.chunkSize = chunkSize
+            self.mapping = mapping
         }
     }
 
@@ -61,10 +64,40 @@ public final class IngestPipeline: Service {
         // hold its buffer out of `buffers` meanwhile, so a message appends without a dictionary lookup.
         var lastTenant: String?
         var current: (database: String, buffer: DatabaseBuffer)?
+        var mappingScratch = MappingScratch()
 
         while let chunk = await intake.next(maxCount: configuration.chunkSize) {
+            // Read once per chunk: a reload (SIGHUP) applies from the next chunk on.
+            let mapping = configuration.mapping?.current
             for message in chunk {
                 counters.received += 1
+                if let mapping {
+                    // Rules other than the envelope write their lines here; the envelope goes on below.
+                    do throws(RejectReason) {
+                        let now = rateLimiter.isEnabled ? clock.now() : 0
+                        let outcome = try message.payload.withUnsafeBytes { payload in
+                            Result { () throws(RejectReason) -> MappingRuleSet.Outcome in
+                                try mapping.map(topic: message.topic, payload: payload, receivedAtNanos: message.receivedAtNanos,
+                                                maxPayloadBytes: configuration.validator.maxPayloadBytes,
+                                                rateLimiter: &rateLimiter, now: now, scratch: &mappingScratch)
+                            }
+                        }.get()
+                        if case let .mapped(_, database, lineCount, skipped) = outcome {
+                            if database != current?.database {
+                                if let current { buffers[current.database] = current.buffer }
+                                current = (database, buffers.removeValue(forKey: database) ?? DatabaseBuffer())
+                                lastTenant = nil
+                            }
+                            current!.buffer.append(lines: mappingScratch.output, lineCount: lineCount)
+                            counters.skippedFields += skipped
+                            counters.enqueued += 1
+                            continue
+                        }
+                    } catch {
+                        reject(message, error, counters: &counters)
+                        continue
+                    }
+                }
                 do throws(RejectReason) {
                     // The clock is read only for the rate limiter.
                     let now = rateLimiter.isEnabled ? clock.now() : 0
@@ -85,13 +118,7 @@ public final class IngestPipeline: Service {
                     counters.skippedFields += skipped
                     counters.enqueued += 1
                 } catch {
-                    counters.reject(error)
-                    // The payload is handed on only when it is stored (never in MODE=PROD).
-                    rejects?.record(topic: message.topic, payload: rejects?.storesPayloads == true ? message.payload : nil,
-                                    reason: error, receivedAtNanos: message.receivedAtNanos)
-                    logger.debug("message rejected", metadata: [
-                        "reason": "\(error.rawValue)", "topic": "\(message.topic)", "bytes": "\(message.payload.count)",
-                    ])
+                    reject(message, error, counters: &counters)
                 }
             }
             if let held = current {
@@ -115,6 +142,16 @@ public final class IngestPipeline: Service {
         try? await gracefulShutdown()
         logger.info("pipeline drained", metadata: [
             "received": "\(counters.received)", "enqueued": "\(counters.enqueued)", "rejected": "\(counters.rejected)",
+        ])
+    }
+
+    private func reject(_ message: InboundMessage, _ reason: RejectReason, counters: inout PipelineCounters) {
+        counters.reject(reason)
+        // The payload is handed on only when it is stored (never in MODE=PROD).
+        rejects?.record(topic: message.topic, payload: rejects?.storesPayloads == true ? message.payload : nil,
+                        reason: reason, receivedAtNanos: message.receivedAtNanos)
+        logger.debug("message rejected", metadata: [
+            "reason": "\(reason.rawValue)", "topic": "\(message.topic)", "bytes": "\(message.payload.count)",
         ])
     }
 
