@@ -30,8 +30,12 @@ struct JSONMappingWalk {
         if let node {
             let current = trie.nodes[node]
             if current.excluded {
-                try reader.skipValue(depth: depth)
-                return
+                // Not flattened; a pointer below it (the time, say) still finds its value.
+                guard current.slot != nil || !current.children.isEmpty else {
+                    try reader.skipValue(depth: depth)
+                    return
+                }
+                flattening = false
             }
             if current.readings {
                 guard try reader.peekKind() == .array else { throw .badJSON }
@@ -39,7 +43,7 @@ struct JSONMappingWalk {
                 try reader.skipValue(depth: depth)
                 return
             }
-            if current.flattens, let flatten {
+            if current.flattens, !current.excluded, let flatten {
                 flattening = true
                 scratch.path.removeAll(keepingCapacity: true)
                 scratch.path.append(contentsOf: flatten.prefixBytes)
