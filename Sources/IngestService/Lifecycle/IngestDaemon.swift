@@ -21,6 +21,20 @@ public struct IngestDaemon: Sendable {
         let logger = Logger(label: "ingestd")
         let clock = SystemMonotonicClock()
 
+        // MAPPING_FILE: compiled once here; a bad file stops start-up like any bad setting.
+        var mappingStore: MappingRulesStore?
+        if let path = settings.mappingFile {
+            do {
+                mappingStore = MappingRulesStore(try settings.mappingLoader.load(path: path))
+            } catch {
+                logger.critical("invalid configuration: bad mapping file", metadata: [
+                    "variable": "MAPPING_FILE", "path": "\(path)", "rule": "\(error.rule)", "field": "\(error.field)",
+                    "error": "\(error.message)", "exit_code": "78",
+                ])
+                return .badConfiguration
+            }
+        }
+
         let registry: (any DeviceRegistry)?
         switch settings.registry {
         case .file:
@@ -87,20 +101,6 @@ public struct IngestDaemon: Sendable {
                     staleSeconds: settings.authCacheStaleSeconds, registryWaitSeconds: Double(settings.registryWaitSeconds),
                     autoProvision: settings.autoProvision),
                 requireToken: settings.requireToken, clock: clock, logger: logger)
-        }
-
-        // MAPPING_FILE: compiled once here; a bad file stops start-up like any bad setting.
-        var mappingStore: MappingRulesStore?
-        if let path = settings.mappingFile {
-            do {
-                mappingStore = MappingRulesStore(try settings.mappingLoader.load(path: path))
-            } catch {
-                logger.critical("invalid configuration: bad mapping file", metadata: [
-                    "variable": "MAPPING_FILE", "path": "\(path)", "rule": "\(error.rule)", "field": "\(error.field)",
-                    "error": "\(error.message)", "exit_code": "78",
-                ])
-                return .badConfiguration
-            }
         }
 
         let intake = IntakeQueue(capacity: settings.intakeCapacity)
