@@ -47,6 +47,8 @@ struct PointWriter {
         scratch.strings.removeAll(keepingCapacity: true)
         scratch.fields.removeAll(keepingCapacity: true)
         var walk = JSONMappingWalk(reader: JSONReader(bytes: payload), rule: rule, trie: rule.documentTrie, limits: limits)
+        // A JSON rule maps an object; anything else is not what the rule says.
+        guard try walk.reader.peekKind() == .object else { throw .badJSON }
         try walk.walk(node: 0, flattening: false, depth: 1, scratch: &scratch)
         walk.reader.skipWhitespace()
         guard walk.reader.isAtEnd else { throw .badJSON }
