@@ -55,7 +55,7 @@ final class MappingCompilerTests: XCTestCase {
         XCTAssertThrowsError(try MappingFixture.rules(rule(#""measurement":"m","feilds":{"t":"float"}"#))) { error in
             let unknown = error as? DefinitionKeyError
             XCTAssertEqual(unknown?.key, "feilds")
-            XCTAssertEqual(unknown?.codingPath.map(\.stringValue), ["rules", "0", "feilds"])
+            XCTAssertEqual(unknown?.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }, ["rules", "0", "feilds"])
         }
     }
 
