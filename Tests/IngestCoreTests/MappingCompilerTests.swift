@@ -16,7 +16,7 @@ final class MappingCompilerTests: XCTestCase {
             (rule(#""measurement":"m","fields":{"time":"float"}"#), "fields.time", "not a field name"),
             (rule(#""measurement":"m","tags":{"time":"x"},"fields":{"t":"float"}"#), "tags.time", "not a tag name"),
             (rule(#""measurement":"m","fields":{"t":"float"},"time":{"pointer":"/ts","format":"minutes"}"#), "time.format", "unknown format"),
-            (rule(#""measurement":"m","fields":{"t":"float"},"on_type_error":"drop"}"#), "on_type_error", "skip or reject"),
+            (rule(#""measurement":"m","fields":{"t":"float"},"on_type_error":"drop""#), "on_type_error", "skip or reject"),
             (rule(#""payload":"xml""#), "payload", "unknown payload"),
             (rule(#""payload":"value","measurement":"m""#), "value", "needs value"),
             (rule(#""payload":"value","measurement":"/m","value":{"field":"v","type":"float"}"#), "measurement", "no JSON to point into"),

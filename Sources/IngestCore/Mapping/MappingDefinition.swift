@@ -92,8 +92,8 @@ public struct FieldDefinition: Decodable, Sendable {
         }
         try DefinitionKeys.refuseUnknown(in: decoder, allowed: ["pointer", "type"])
         let c = try decoder.container(keyedBy: DefinitionKeys.self)
-        pointer = try c.decodeIfPresent(String.self, forKey: DefinitionKeys("pointer"))
-        type = try c.decode(String.self, forKey: DefinitionKeys("type"))
+        self.init(pointer: try c.decodeIfPresent(String.self, forKey: DefinitionKeys("pointer")),
+                  type: try c.decode(String.self, forKey: DefinitionKeys("type")))
     }
 }
 
