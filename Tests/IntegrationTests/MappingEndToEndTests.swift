@@ -138,7 +138,8 @@ final class MappingEndToEndTests: XCTestCase {
         try await eventually("reloaded", timeout: 30) { process.process.log().contains("mapping rules reloaded") }
         try await harness.broker.publish(topic: "zigbee2mqtt/a", payload: #"{"temperature":3}"#)
         try await harness.waitForStats("mapped with the new rules") { $0["enqueued"] == "3" }
-        XCTAssertEqual(try await harness.stopIngestd(), 0)
+        let code = try await harness.stopIngestd()
+        XCTAssertEqual(code, 0)
         let old = try await harness.influx.count(measurement: "zigbee", field: "temperature", database: "telemetry_home")
         let new = try await harness.influx.count(measurement: "zigbee_v2", field: "temperature", database: "telemetry_home")
         XCTAssertEqual(old, 2)
