@@ -83,7 +83,7 @@ public struct MappingFileLoader: Sendable {
 
     /// The `name:` of the N-th rule, read leniently, so an error in rule 3 can say which rule that is.
     private static func ruleName(at index: Int, yaml: String) -> String? {
-        guard let root = try? Yams.compose(yaml: yaml), let rules = root?.mapping?["rules"]?.sequence,
+        guard let root = try? Yams.compose(yaml: yaml), let rules = root.mapping?["rules"]?.sequence,
               index < rules.count
         else { return nil }
         return rules[index].mapping?["name"]?.string
