@@ -97,7 +97,7 @@ final class MappingExampleTests: XCTestCase {
         XCTAssertEqual(wrongType?.rule, "two")
         XCTAssertEqual(wrongType?.field, "fields")
         let unknown = error("rules:\n  - name: one\n    topic: a\n    measurement: m\n    fields:\n      t: {pointer: /t, typ: float}\n")
-        XCTAssertEqual(unknown?.rule, "one")
+        XCTAssertEqual(unknown?.rule, "one", "\(String(describing: unknown))")
         XCTAssertEqual(unknown?.field, "fields.t.typ")
         XCTAssertTrue(unknown?.message.contains("unknown key \"typ\"") ?? false, "\(String(describing: unknown))")
         let missing = error("rules:\n  - topic: a\n")

@@ -38,6 +38,11 @@ public struct MappingFileLoader: Sendable {
     static func describe(_ error: any Error, yaml: String) -> MappingError {
         let path: [any CodingKey]
         let message: String
+        // Yams hands an error thrown inside a nested decode on as the underlying error of dataCorrupted.
+        var error = error
+        if case DecodingError.dataCorrupted(let context) = error, let unknown = context.underlyingError as? DefinitionKeyError {
+            error = unknown
+        }
         switch error {
         case let unknown as DefinitionKeyError:
             path = unknown.codingPath
