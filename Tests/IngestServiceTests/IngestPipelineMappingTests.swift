@@ -71,7 +71,7 @@ final class IngestPipelineMappingTests: XCTestCase {
         XCTAssertEqual(counters.rejected(.noFields), 1)
         XCTAssertEqual(counters.rejected(.badJSON), 1)
         XCTAssertEqual(sink.appends.filter { $0.database == "telemetry_home" }.flatMap(\.lines),
-                       ["zigbee,device=a temperature=21.5 5", "zigbee,device=b temperature=22.0 5"])
+                       ["zigbee,device=a temperature=21.5 5", "zigbee,device=b temperature=22.0 6"])
         XCTAssertEqual(sink.appends.filter { $0.database == "telemetry_acme" }.flatMap(\.lines),
                        ["telemetry,device_id=d1,site_id=s1 seq=1i,t=1.5 1770628523045000000"])
     }

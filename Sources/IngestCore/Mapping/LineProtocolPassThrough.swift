@@ -5,7 +5,8 @@
 /// characters, have a measurement (and tags) and a field set separated by an unescaped space
 /// outside quotes, every field `key=value` with a value that is a number, `Ni`/`Nu`, a boolean
 /// or a quoted string, and optionally a timestamp of digits. A line without a timestamp gets the
-/// receipt time (every point carries one; README, "Delivery guarantees"). Anything else rejects
+/// receipt time (every point carries one; README, "Delivery guarantees"); the lines of one payload
+/// share it, as a batch written by the device would. Anything else rejects
 /// the whole message as `BAD_JSON` (the payload is not what the rule says).
 enum LineProtocolPassThrough {
     static func append(_ payload: UnsafeRawBufferPointer, receivedAtNanos: Int64, to buffer: inout [UInt8]) throws(RejectReason) -> Int {

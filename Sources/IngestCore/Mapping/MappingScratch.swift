@@ -13,6 +13,9 @@ public struct MappingScratch: Sendable {
     var lastDatabaseKey: [UInt8] = []
     var lastDatabase: String?
     var lastDatabaseRule = -1
+    /// The last receipt time a point was given: points without a time of their own get strictly
+    /// increasing ones, so messages that arrived in one read never overwrite each other in InfluxDB.
+    var lastReceiptNanos: Int64 = 0
     /// The lines of the last mapped message.
     public internal(set) var output: [UInt8] = []
 
@@ -22,6 +25,13 @@ public struct MappingScratch: Sendable {
         fields.reserveCapacity(1024)
         series.reserveCapacity(256)
         output.reserveCapacity(4096)
+    }
+
+    /// The receipt time for one more point: `receivedAtNanos`, or one nanosecond after the last one given.
+    mutating func receiptTime(_ receivedAtNanos: Int64) -> Int64 {
+        let time = max(receivedAtNanos, lastReceiptNanos &+ 1)
+        lastReceiptNanos = time
+        return time
     }
 
     mutating func resetSlots(count: Int) {

@@ -26,14 +26,15 @@ struct PointWriter {
         case .envelope:
             preconditionFailure("the envelope rule is validated by MessageValidator")
         case .lineProtocol:
-            let lines = try LineProtocolPassThrough.append(payload, receivedAtNanos: receivedAtNanos, to: &scratch.output)
+            let lines = try LineProtocolPassThrough.append(payload, receivedAtNanos: scratch.receiptTime(receivedAtNanos),
+                                                           to: &scratch.output)
             return (lines, 0)
         case .value:
             scratch.resetSlots(count: rule.slotCount)
             scratch.strings.removeAll(keepingCapacity: true)
             try writeSeries(topic: topic, payload: payload, scratch: &scratch)
             try writeValue(topic: topic, payload: payload, scratch: &scratch)
-            try appendLine(timestamp: receivedAtNanos, scratch: &scratch)
+            try appendLine(timestamp: scratch.receiptTime(receivedAtNanos), scratch: &scratch)
             return (1, skipped)
         case .json:
             return try writeJSON(topic: topic, payload: payload, receivedAtNanos: receivedAtNanos, scratch: &scratch)
@@ -59,7 +60,7 @@ struct PointWriter {
             var fieldCount = walk.fieldCount
             try writeFields(payload: payload, fieldCount: &fieldCount, scratch: &scratch)
             guard !scratch.fields.isEmpty else { throw .noFields }
-            try appendLine(timestamp: try timestamp(payload: payload, scratch: scratch) ?? receivedAtNanos, scratch: &scratch)
+            try appendLine(timestamp: try timestamp(payload: payload, scratch: scratch) ?? scratch.receiptTime(receivedAtNanos), scratch: &scratch)
             return (1, skipped)
         }
         // The document has been validated; a missing readings array has no points.
@@ -83,7 +84,7 @@ struct PointWriter {
                     skipped += 1
                     continue
                 }
-                try appendLine(timestamp: try timestamp(payload: payload, scratch: scratch) ?? receivedAtNanos, scratch: &scratch)
+                try appendLine(timestamp: try timestamp(payload: payload, scratch: scratch) ?? scratch.receiptTime(receivedAtNanos), scratch: &scratch)
                 lines += 1
             } while elements.consume(UInt8(ascii: ","))
             try elements.expect(UInt8(ascii: "]"))
