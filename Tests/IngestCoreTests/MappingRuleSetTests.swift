@@ -270,10 +270,10 @@ final class MappingRuleSetTests: XCTestCase {
         let rules = try MappingFixture.rules(sensors)
         var limiter = RateLimiter(ratePerSecond: 0, burst: 1, maxDevices: 1)
         var scratch = MappingScratch()
-        // Both arrived at 0: the second point's receipt time is one nanosecond later, so neither overwrites the other.
-        for (topic, expected) in [("zigbee2mqtt/a", "zigbee,device=a temperature=1.0 0\n"), ("zigbee2mqtt/bb", "zigbee,device=bb temperature=1.0 1\n")] {
+        // Both arrived at 10: the second point's receipt time is one nanosecond later, so neither overwrites the other.
+        for (topic, expected) in [("zigbee2mqtt/a", "zigbee,device=a temperature=1.0 10\n"), ("zigbee2mqtt/bb", "zigbee,device=bb temperature=1.0 11\n")] {
             let outcome = assertAccepts { () throws(RejectReason) in
-                try rules.map(topic: topic, payload: Array(#"{"temperature":1}"#.utf8), receivedAtNanos: 0, rateLimiter: &limiter, scratch: &scratch)
+                try rules.map(topic: topic, payload: Array(#"{"temperature":1}"#.utf8), receivedAtNanos: 10, rateLimiter: &limiter, scratch: &scratch)
             }
             XCTAssertEqual(outcome, .mapped(rule: 0, database: "telemetry_home", lineCount: 1, skippedFields: 0))
             XCTAssertEqual(String(decoding: scratch.output, as: UTF8.self), expected)
