@@ -13,6 +13,8 @@ Phases, all in one run against one mosquitto:
   6. slow sinks: SLOW_N more messages are published to sessions made after the phases above, and ingestd
      drains each into a fake InfluxDB answering every write after SLOW_SINKS_MS (0, 100, 1000) ms:
      what a slow InfluxDB (InfluxDB 3 waits for its WAL flush, once a second) does to throughput.
+  7. mapped (COMPARE_MAPPED=0 skips it): ingestd drains a backlog of N Zigbee2MQTT-shaped messages (the same five
+     readings) through config/mappings/zigbee2mqtt.yaml into the fake sink; its rate is compared with the drain's.
 With BASELINE (bench/run.sh builds that revision), phase 3 first drains a backlog of its own with the
 baseline's ingestd, so a change is compared with the revision before it in the same run.
 """
@@ -41,6 +43,9 @@ SLOW_SINKS_MS = [int(x) for x in os.environ.get("SLOW_SINKS_MS", "0,100,1000").s
 SLOW_N = int(os.environ.get("SLOW_N", "20000"))
 # ingestd's default; the limit run uses the same (see README "Benchmark").
 RECEIVE_MAXIMUM = int(os.environ.get("MQTT_RECEIVE_MAXIMUM", "1000"))
+# Also drain a mapped backlog (MAPPING_FILE, README "Mapping other devices").
+COMPARE_MAPPED = os.environ.get("COMPARE_MAPPED", "1") != "0"
+MAPPED_FILTER = "zigbee2mqtt/+"
 
 
 def device_id(i):
@@ -150,14 +155,14 @@ def write_registry(path):
         json.dump(records, f)
 
 
-def make_session(client_id):
+def make_session(client_id, topic=FILTER):
     subprocess.run(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(MQTT_PORT), "-V", "mqttv5", "-x", "86400",
-                    "-c", "-i", client_id, "-q", "1", "-t", FILTER, "-E"], check=True, timeout=30)
+                    "-c", "-i", client_id, "-q", "1", "-t", topic, "-E"], check=True, timeout=30)
 
 
-def publish(count, rate=0, wait_key="published"):
+def publish(count, rate=0, wait_key="published", shape="envelope"):
     pub = Proc([os.path.join(BIN, "ingestd-bench"), "publish", "--port", str(MQTT_PORT), "--count", str(count),
-                "--devices", str(DEVICES), "--rate", str(rate), "--tenant", TENANT],
+                "--devices", str(DEVICES), "--rate", str(rate), "--tenant", TENANT, "--shape", shape],
                log=os.path.join(WORK, "publisher.log"))
     result = pub.json_line(wait_key, timeout=TIMEOUT + count / max(rate, 1))
     pub.p.wait()
@@ -258,10 +263,15 @@ def main():
                 + (["bench-ingestd-influx"] if INFLUX_PORT else []))
     for s in sessions:
         make_session(s)
+    if COMPARE_MAPPED:
+        make_session("bench-ingestd-mapped", MAPPED_FILTER)
 
     print(f"publishing the backlog: {N} messages from {DEVICES} devices to {len(sessions)} persistent sessions …", flush=True)
     backlog = publish(N)
     print(f"  published at {backlog['rate']} msg/s (QoS 1, broker fanning out to {len(sessions)} sessions)", flush=True)
+    if COMPARE_MAPPED:
+        print(f"publishing the mapped backlog: {N} Zigbee2MQTT-shaped messages …", flush=True)
+        publish(N, shape="zigbee2mqtt")
 
     print("limit: mosquitto_sub drains its backlog to /dev/null …", flush=True)
     # The same MQTT 5 Receive Maximum as ingestd (its MQTT_RECEIVE_MAXIMUM), so both get the same window.
@@ -288,6 +298,14 @@ def main():
     sink, sink_port = start_sink("drain", N)
     drain = drain_ingestd("drain", "bench-ingestd", sink, sink_port)
     print(f"  {drain['rate']} msg/s, {drain['cpu_us_per_message']} µs CPU/msg, peak RSS {drain['peak_rss_mb']} MB, {drain['batches']} batches", flush=True)
+
+    mapped = None
+    if COMPARE_MAPPED:
+        print("mapped: ingestd drains the Zigbee2MQTT backlog through config/mappings/zigbee2mqtt.yaml …", flush=True)
+        sink, sink_port = start_sink("drain-mapped", N)
+        mapped = drain_ingestd("drain-mapped", "bench-ingestd-mapped", sink, sink_port, {
+            "MAPPING_FILE": os.path.join(ROOT, "config", "mappings", "zigbee2mqtt.yaml"), "REGISTRY": "none"})
+        print(f"  {mapped['rate']} msg/s, {mapped['cpu_us_per_message']} µs CPU/msg ({mapped['rate'] / drain['rate']:.2f}x the drain)", flush=True)
 
     mosquitto = None
     if COMPARE_LIBMOSQUITTO:
@@ -353,7 +371,7 @@ def main():
                      "payload_example": "see Sources/ingestd-bench/Publisher.swift"},
         "publish": backlog, "limit_mosquitto_sub": limit, "ceiling_subscriber": ceiling, "drain_ingestd": drain,
         "ratio": round(ratio, 3), "ratio_to_ceiling": round(ratio_to_ceiling, 3),
-        "drain_ingestd_libmosquitto": mosquitto, "drain_ingestd_baseline": baseline,
+        "drain_ingestd_libmosquitto": mosquitto, "drain_ingestd_baseline": baseline, "drain_ingestd_mapped": mapped,
         "live": live, "influx_real": influx, "slow_sinks": slow,
     }
     rows = [
@@ -379,6 +397,9 @@ def main():
     if mosquitto:
         rows.append(("same drain, MQTT_CLIENT=libmosquitto", f"{mosquitto['rate']:,} msg/s",
                      f"{mosquitto['cpu_us_per_message']} µs CPU/msg, ratio {mosquitto['rate'] / limit['rate']:.2f}"))
+    if mapped:
+        rows.append(("mapped drain (zigbee2mqtt rule, no registry)", f"{mapped['rate']:,} msg/s",
+                     f"{mapped['cpu_us_per_message']} µs CPU/msg, {mapped['rate'] / drain['rate']:.2f}x the drain, goal >= 0.9"))
     rows += [
         (f"live {LIVE_RATE}/s p50 / p99 / max", f"{live['p50']:.1f} / {live['p99']:.1f} / {live['max']:.1f} ms",
          f"goal p99 <= {FLUSH_MS + 100} ms"),
@@ -406,7 +427,7 @@ def main():
         json.dump(result, f, indent=2)
     print(f"\nwritten: {os.path.relpath(out, ROOT)}")
     for name, part in (("drain", drain), ("drain-baseline", baseline), ("drain-mosquitto", mosquitto), ("influx", influx),
-                       *((f"slow-{p['delay_ms']}", p) for p in slow)):
+                       ("drain-mapped", mapped), *((f"slow-{p['delay_ms']}", p) for p in slow)):
         if part and (part["lines_acked"] < part["messages"] or part["ingestd_rejected"] != 0):
             raise SystemExit(f"{name}: not every message arrived ({part})")
 

@@ -2,6 +2,7 @@
 # Instructions per message of IngestCore's hot path (decode -> validate -> line protocol) on the bench
 # payloads, counted by callgrind: (I(N2) - I(N1)) / (N2 - N1). Repeatable on a noisy machine.
 # AUTH=1 adds an auth cache hit (LRUCache lookup + DeviceAuthorizer, see HotPath.swift).
+# MAPPED=1 runs Zigbee2MQTT payloads through the rules of config/mappings/zigbee2mqtt.yaml instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N1=${N1:-20000} N2=${N2:-120000}
@@ -12,6 +13,7 @@ trap 'rm -rf "$tmp"' EXIT
 objcopy --strip-debug .build/release/ingestd-bench "$tmp/ingestd-bench"
 extra=(); label="hot path"
 if [ "${AUTH:-0}" = 1 ]; then extra=(--auth); label="hot path + auth cache hit"; fi
+if [ "${MAPPED:-0}" = 1 ]; then extra=(--mapped); label="mapped hot path (zigbee2mqtt rule)"; fi
 count() { valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.$1" "$tmp/ingestd-bench" hotpath --count "$1" "${extra[@]}" 2>&1 \
   | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'; }
 i1=$(count "$N1"); i2=$(count "$N2")

@@ -21,4 +21,8 @@ public enum RejectReason: String, Error, CaseIterable, Sendable {
     case tokenInvalid = "TOKEN_INVALID"
     // Produced by the service when the registry cannot be asked and no cached record exists.
     case registryUnavailable = "REGISTRY_UNAVAILABLE"
+    // Mapping rules (MAPPING_FILE; README, "Mapping other devices").
+    case noMapping = "NO_MAPPING"
+    case fieldTypeMismatch = "FIELD_TYPE_MISMATCH"
+    case noFields = "NO_FIELDS"
 }

@@ -16,6 +16,9 @@ struct Publisher {
     let window: Int
     let tenant: String
     let clientID: String
+    /// `envelope` (default) or `zigbee2mqtt`: Zigbee2MQTT-shaped payloads on zigbee2mqtt/dNNN, for a
+    /// drain through `config/mappings/zigbee2mqtt.yaml` (README, "Mapping other devices").
+    let shape: String
 
     init(options: Options) {
         host = options.string("host", "127.0.0.1")
@@ -27,6 +30,8 @@ struct Publisher {
         window = max(1, options.int("window", 2000))
         tenant = options.string("tenant", "acme")
         clientID = options.string("client-id", "ingestd-bench-pub-\(getpid())")
+        shape = options.string("shape", "envelope")
+        guard shape == "envelope" || shape == "zigbee2mqtt" else { fail("--shape must be envelope or zigbee2mqtt") }
     }
 
     final class Acks: @unchecked Sendable {
@@ -49,7 +54,10 @@ struct Publisher {
         var rc = mosquitto_connect(handle, host, Int32(port), 60)
         guard rc == MOSQ_ERR_SUCCESS.rawValue else { fail("connect to \(host):\(port): \(String(cString: mosquitto_strerror(rc)))") }
 
-        let topics: [[CChar]] = (0..<devices).map { Array("tenant/\(tenant)/device/\(Self.deviceID($0))/telemetry".utf8CString) }
+        let topics: [[CChar]] = (0..<devices).map {
+            shape == "zigbee2mqtt" ? Array("zigbee2mqtt/\(Self.deviceID($0))".utf8CString)
+                : Array("tenant/\(tenant)/device/\(Self.deviceID($0))/telemetry".utf8CString)
+        }
         let tokens: [[UInt8]] = (0..<devices).map { Array(Self.token(deviceIndex: $0).utf8) }
         let sites: [[UInt8]] = (0..<devices).map { Array(Self.site(deviceIndex: $0).utf8) }
         let tenantBytes = Array(tenant.utf8)
@@ -77,7 +85,11 @@ struct Publisher {
             let device = sent % devices
             let seq = sent / devices
             payload.removeAll(keepingCapacity: true)
-            Self.appendPayload(to: &payload, seq: seq, ts: clock.now(), site: sites[device], tenant: tenantBytes, token: tokens[device])
+            if shape == "zigbee2mqtt" {
+                Self.appendZigbeePayload(to: &payload, seq: seq)
+            } else {
+                Self.appendPayload(to: &payload, seq: seq, ts: clock.now(), site: sites[device], tenant: tenantBytes, token: tokens[device])
+            }
             rc = topics[device].withUnsafeBufferPointer { topic in
                 payload.withUnsafeBytes { body in
                     mosquitto_publish(handle, nil, topic.baseAddress, Int32(body.count), body.baseAddress, qos, false)
@@ -132,6 +144,22 @@ struct Publisher {
         out.append(contentsOf: #","battery_v":"#.utf8)
         appendFixed(3000 + (seq * 13) % 1200, decimals: 3, to: &out)  // 3.000 … 4.199
         out.append(contentsOf: "}}".utf8)
+    }
+
+    /// The same five readings as `appendPayload`'s metrics, as a Zigbee2MQTT sensor sends them:
+    /// `{"temperature":21.5,"humidity":45.67,"contact":false,"linkquality":87,"voltage":3015}`.
+    static func appendZigbeePayload(to out: inout [UInt8], seq: Int) {
+        out.append(contentsOf: #"{"temperature":"#.utf8)
+        appendFixed(150 + seq % 150, decimals: 1, to: &out)
+        out.append(contentsOf: #","humidity":"#.utf8)
+        appendFixed(3000 + (seq * 7) % 4000, decimals: 2, to: &out)
+        out.append(contentsOf: #","contact":"#.utf8)
+        out.append(contentsOf: (seq % 5 == 0 ? "true" : "false").utf8)
+        out.append(contentsOf: #","linkquality":"#.utf8)
+        appendDecimal(40 + seq % 50, to: &out)
+        out.append(contentsOf: #","voltage":"#.utf8)
+        appendDecimal(3000 + (seq * 13) % 1200, to: &out)
+        out.append(contentsOf: "}".utf8)
     }
 
     static func appendDecimal(_ value: Int, to out: inout [UInt8]) {

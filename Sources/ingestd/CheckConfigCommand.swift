@@ -1,5 +1,7 @@
 import ArgumentParser
+import Foundation
 import IngestCore
+import IngestService
 
 struct CheckConfigCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,6 +16,19 @@ struct CheckConfigCommand: AsyncParsableCommand {
             let padding = String(repeating: " ", count: width - entry.name.count)
             let origin = entry.isFromEnvironment ? "" : "  (default)"
             print("\(entry.name)\(padding)  \(entry.displayValue)\(origin)")
+        }
+        if let path = settings.mappingFile {
+            do {
+                let rules = try settings.mappingLoader.load(path: path)
+                print("\nmapping rules from \(path), tried in order:")
+                for rule in rules.rules { print(rule.description) }
+                if !(settings.entries.first { $0.name == "MQTT_TOPIC" }?.isFromEnvironment ?? false) {
+                    print("subscriptions (MQTT_TOPIC not set): \(settings.subscriptions(for: rules).joined(separator: ", "))")
+                }
+            } catch {
+                FileHandle.standardError.write(Data("invalid configuration: MAPPING_FILE \(path): \(error)\n".utf8))
+                throw ExitCode(IngestExitCode.badConfiguration.rawValue)
+            }
         }
         print("configuration ok")
     }

@@ -8,10 +8,10 @@ final class RejectReasonTests: XCTestCase {
         RATE_LIMITED, TENANT_MISMATCH_TOPIC_VS_PAYLOAD, MISSING_SITE_ID, BAD_TIMESTAMP, TOO_MANY_METRICS,
         METRIC_KEY_TOO_LONG, METRIC_KEY_INVALID, UNREGISTERED_DEVICE, DEVICE_REVOKED,
         SITE_MISMATCH_REGISTRY_VS_PAYLOAD, TOKEN_NOT_SET_IN_REGISTRY, TOKEN_MISSING, TOKEN_INVALID,
-        REGISTRY_UNAVAILABLE
+        REGISTRY_UNAVAILABLE, NO_MAPPING, FIELD_TYPE_MISMATCH, NO_FIELDS
         """
         let names = contract.split(whereSeparator: { $0 == "," || $0 == "\n" || $0 == " " }).map(String.init)
-        XCTAssertEqual(names.count, 19)
+        XCTAssertEqual(names.count, 22)
         XCTAssertEqual(RejectReason.allCases.map(\.rawValue), names)
     }
 

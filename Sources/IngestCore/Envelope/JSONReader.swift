@@ -309,6 +309,23 @@ struct JSONReader {
         return lastStringSlice.hasSameBytes(as: word)
     }
 
+    /// True when the last string read has exactly `other`'s bytes (a compiled JSON pointer token).
+    func lastStringEquals(_ other: [UInt8]) -> Bool {
+        guard lastStringCount == other.count else { return false }
+        return other.withUnsafeBytes { word in
+            stringInScratch ? scratch.withUnsafeBytes { $0.hasSameBytes(as: word) } : lastStringSlice.hasSameBytes(as: word)
+        }
+    }
+
+    /// Appends the last string's decoded UTF-8 to `buffer`, one copy.
+    func appendLastString(to buffer: inout [UInt8]) {
+        if stringInScratch {
+            scratch.withUnsafeBytes { buffer.append(bytes: $0) }
+        } else {
+            buffer.append(bytes: lastStringSlice)
+        }
+    }
+
     /// The last string's first byte, 0 when it is empty: lets callers pick the one word to compare.
     var lastStringFirstByte: UInt8 {
         guard lastStringCount > 0 else { return 0 }

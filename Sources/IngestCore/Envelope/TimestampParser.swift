@@ -46,8 +46,10 @@ public enum TimestampParser {
         }.get()
     }
 
-    /// `number` must already match the JSON number grammar.
-    static func epochNanos(number text: UnsafeRawBufferPointer) throws(RejectReason) -> Int64 {
+    /// `number` must already match the JSON number grammar. `digitsBelowSecond` forces the unit
+    /// (9 = seconds, 6 = milliseconds, 3 = microseconds, 0 = nanoseconds; a mapping rule's `format`);
+    /// nil tells it apart by magnitude.
+    static func epochNanos(number text: UnsafeRawBufferPointer, digitsBelowSecond: Int? = nil) throws(RejectReason) -> Int64 {
         var index = 0
         var negative = false
         if text[0] == UInt8(ascii: "-") {
@@ -100,13 +102,14 @@ public enum TimestampParser {
         }
         guard seenNonZero else { return 0 }
         guard !negative else { throw .badTimestamp }
-        let scale: Int
+        var scale: Int
         switch pointPosition {
         case ...11: scale = 9  // seconds
         case ...14: scale = 6  // milliseconds
         case ...17: scale = 3  // microseconds
         default: scale = 0     // nanoseconds
         }
+        if let digitsBelowSecond { scale = digitsBelowSecond }
         let integerDigits = pointPosition + scale
         if integerDigits <= 0 { return 0 }
         guard integerDigits <= 19 else { throw .badTimestamp }

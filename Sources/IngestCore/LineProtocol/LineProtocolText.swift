@@ -53,6 +53,28 @@ enum LineProtocolText {
         name.withUTF8 { appendEscaped($0, escapingEquals: true, to: &buffer) }
     }
 
+    /// Raw bytes as a tag key, tag value or field key (mapping rules build names from JSON keys).
+    static func appendName(_ bytes: UnsafeRawBufferPointer, to buffer: inout [UInt8]) -> Bool {
+        appendEscaped(bytes, escapingEquals: true, to: &buffer)
+    }
+
+    /// Raw bytes as a measurement.
+    static func appendMeasurement(_ bytes: UnsafeRawBufferPointer, to buffer: inout [UInt8]) -> Bool {
+        appendEscaped(bytes, escapingEquals: false, to: &buffer)
+    }
+
+    /// String field value from raw UTF-8, quotes included: `"` and `\` are escaped.
+    static func appendQuoted(_ bytes: UnsafeRawBufferPointer, to buffer: inout [UInt8]) {
+        buffer.append(UInt8(ascii: "\""))
+        for byte in bytes {
+            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                buffer.append(UInt8(ascii: "\\"))
+            }
+            buffer.append(byte)
+        }
+        buffer.append(UInt8(ascii: "\""))
+    }
+
     /// Escapes and checks representability in the same pass, so the hot path reads each name once.
     @inline(__always)
     private static func appendEscaped(_ text: String, escapingEquals: Bool, to buffer: inout [UInt8]) -> Bool {

@@ -51,6 +51,8 @@ public struct Settings: Sendable {
     public var rateLimitPerSecond: Double
     public var rateLimitBurst: Int
     public var requireToken: Bool
+    /// `MAPPING_FILE`: rules for payloads other than the envelope (README, "Mapping other devices"); nil = the envelope only.
+    public var mappingFile: String?
 
     // Registry and auth cache
     public var registry: RegistryKind
@@ -164,6 +166,7 @@ public struct Settings: Sendable {
         rateLimitPerSecond = try env.decimal("RATE_LIMIT_RPS", default: 5, range: 0...1_000_000)
         rateLimitBurst = try env.integer("RATE_LIMIT_BURST", default: 20, range: 1...1_000_000)
         requireToken = try env.flag("REQUIRE_TOKEN", default: true)
+        mappingFile = env.optionalString("MAPPING_FILE")
 
         registry = try env.choice("REGISTRY", default: .file)
         registryFile = env.string("REGISTRY_FILE", default: "config/devices.json")
@@ -267,6 +270,9 @@ public struct Settings: Sendable {
         }
         if registry == .file, let problem = fileProblem(registryFile) {
             throw .unreadableFile(name: "REGISTRY_FILE", path: registryFile, reason: problem)
+        }
+        if let mappingFile, let problem = fileProblem(mappingFile) {
+            throw .unreadableFile(name: "MAPPING_FILE", path: mappingFile, reason: problem)
         }
     }
 

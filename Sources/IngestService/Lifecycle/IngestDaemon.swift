@@ -21,6 +21,20 @@ public struct IngestDaemon: Sendable {
         let logger = Logger(label: "ingestd")
         let clock = SystemMonotonicClock()
 
+        // MAPPING_FILE: compiled once here; a bad file stops start-up like any bad setting.
+        var mappingStore: MappingRulesStore?
+        if let path = settings.mappingFile {
+            do {
+                mappingStore = MappingRulesStore(try settings.mappingLoader.load(path: path))
+            } catch {
+                logger.critical("invalid configuration: bad mapping file", metadata: [
+                    "variable": "MAPPING_FILE", "path": "\(path)", "rule": "\(error.rule)", "field": "\(error.field)",
+                    "error": "\(error.message)", "exit_code": "78",
+                ])
+                return .badConfiguration
+            }
+        }
+
         let registry: (any DeviceRegistry)?
         switch settings.registry {
         case .file:
@@ -100,7 +114,9 @@ public struct IngestDaemon: Sendable {
         }
 
         let intake = IntakeQueue(capacity: settings.intakeCapacity)
-        let mqtt = MQTTSource(configuration: settings.mqttConfiguration, intake: intake, logger: logger)
+        var mqttConfiguration = settings.mqttConfiguration
+        mqttConfiguration.topics = settings.subscriptions(for: mappingStore?.current)
+        let mqtt = MQTTSource(configuration: mqttConfiguration, intake: intake, logger: logger)
         let client = InfluxClient(configuration: settings.influxClientConfiguration, logger: logger)
         let writerClient: any InfluxWriting = exporter.map { InstrumentedInfluxWriter(wrapping: client, exporter: $0) } ?? client
         let writer = BatchWriter(configuration: settings.batchWriterConfiguration, client: writerClient, store: store,
@@ -108,8 +124,10 @@ public struct IngestDaemon: Sendable {
         let replayer = SpoolReplayer(store: store, client: client, backoff: settings.retryBackoff, logger: logger)
         let quarantine = settings.quarantineConfiguration.isActive
             ? QuarantineService(configuration: settings.quarantineConfiguration, sink: writer, logger: logger) : nil
+        var pipelineConfiguration = settings.pipelineConfiguration(clock: clock)
+        pipelineConfiguration.mapping = mappingStore
         let pipeline = IngestPipeline(
-            configuration: settings.pipelineConfiguration(clock: clock), intake: intake, auth: auth,
+            configuration: pipelineConfiguration, intake: intake, auth: auth,
             sink: writer, journal: journal, clock: clock, logger: logger, rejects: quarantine)
         // One collector for the stats line, /metrics and sd_notify STATUS=, so they always agree.
         let collect: @Sendable () -> StatsSnapshot = {
@@ -159,6 +177,9 @@ public struct IngestDaemon: Sendable {
         if let registry, let auth {
             services.append(RegistryReloader(registry: registry as? FileDeviceRegistry, logger: logger) { auth.clearCache() })
         }
+        if let path = settings.mappingFile, let mappingStore {
+            services.append(MappingReloader(path: path, loader: settings.mappingLoader, store: mappingStore, logger: logger))
+        }
         services.append(mqtt)
         // Last in the list, so stopped first: STOPPING=1 goes out as the drain begins.
         let maxBuffered = settings.influxMaxBufferLines
@@ -180,7 +201,8 @@ public struct IngestDaemon: Sendable {
         logger.info("ingestd starting", metadata: [
             "version": "\(IngestdVersion.current)",
             "mqtt": "\(settings.mqttHost):\(settings.mqttPort)",
-            "topics": "\(settings.mqttTopics.joined(separator: ","))",
+            "topics": "\(mqttConfiguration.topics.joined(separator: ","))",
+            "mapping_rules": "\(mappingStore.map { "\($0.current.rules.count)" } ?? "envelope")",
             "client_id": "\(settings.mqttClientID)",
             "influxdb": "\(settings.influxURL)",
             "influxdb_api": "\(settings.influxAPI.rawValue)",

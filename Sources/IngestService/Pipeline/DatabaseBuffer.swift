@@ -18,6 +18,12 @@ struct DatabaseBuffer {
         }
     }
 
+    /// Lines a mapping rule wrote (README, "Mapping other devices"), complete with their newlines.
+    mutating func append(lines: [UInt8], lineCount: Int) {
+        bytes.append(contentsOf: lines)
+        self.lineCount += lineCount
+    }
+
     /// Empties the buffer for the next chunk. The bytes were handed to the writer by value; a fresh
     /// array avoids copy-on-write of the one the writer now holds.
     mutating func reset() {

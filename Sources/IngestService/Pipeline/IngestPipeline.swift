@@ -22,9 +22,13 @@ public final class IngestPipeline: Service {
         public var registryWaitMaxMessages: Int
         public var registryWaitMaxBytes: Int
 
+        /// MAPPING_FILE's rules; nil: every message is the envelope (README, "Mapping other devices").
+        public var mapping: MappingRulesStore?
+
         public init(validator: MessageValidator, encoder: LineProtocolEncoder, databaseNamer: DatabaseNamer,
                     rateLimiter: RateLimiter, chunkSize: Int = 512,
-                    registryWaitMaxMessages: Int = 10000, registryWaitMaxBytes: Int = 16 << 20) {
+                    registryWaitMaxMessages: Int = 10000, registryWaitMaxBytes: Int = 16 << 20,
+                    mapping: MappingRulesStore? = nil) {
             self.validator = validator
             self.encoder = encoder
             self.databaseNamer = databaseNamer
@@ -32,6 +36,7 @@ public final class IngestPipeline: Service {
             self.chunkSize = chunkSize
             self.registryWaitMaxMessages = registryWaitMaxMessages
             self.registryWaitMaxBytes = registryWaitMaxBytes
+            self.mapping = mapping
         }
     }
 
@@ -73,6 +78,35 @@ public final class IngestPipeline: Service {
         let waits = auth.map {
             RegistryWaits(auth: $0, limits: .init(maxMessages: configuration.registryWaitMaxMessages,
                                                   maxBytes: configuration.registryWaitMaxBytes), intake: intake)
+        }
+
+        var mappingScratch = MappingScratch()
+
+        /// A message under MAPPING_FILE's rules: true when a rule other than the envelope took it (its
+        /// lines are in the buffer, or it was refused); false for the envelope, which goes on below.
+        func mapped(_ message: InboundMessage, _ mapping: MappingRuleSet) -> Bool {
+            do throws(RejectReason) {
+                let now = rateLimiter.isEnabled ? clock.now() : 0
+                let outcome = try message.payload.withUnsafeBytes { payload in
+                    Result { () throws(RejectReason) -> MappingRuleSet.Outcome in
+                        try mapping.map(topic: message.topic, payload: payload, receivedAtNanos: message.receivedAtNanos,
+                                        maxPayloadBytes: configuration.validator.maxPayloadBytes,
+                                        rateLimiter: &rateLimiter, now: now, scratch: &mappingScratch)
+                    }
+                }.get()
+                guard case let .mapped(_, database, lineCount, skipped) = outcome else { return false }
+                if database != current?.database {
+                    if let current { buffers[current.database] = current.buffer }
+                    current = (database, buffers.removeValue(forKey: database) ?? DatabaseBuffer())
+                    lastTenant = nil
+                }
+                current!.buffer.append(lines: mappingScratch.output, lineCount: lineCount)
+                counters.skippedFields += skipped
+                counters.enqueued += 1
+            } catch {
+                refuse(message, error)
+            }
+            return true
         }
 
         func encode(_ validated: ValidatedMessage, receivedAtNanos: Int64) throws(RejectReason) {
@@ -141,8 +175,11 @@ public final class IngestPipeline: Service {
             }
             // Returns early, empty, when a lookup answered (`IntakeQueue.wakeConsumer()`).
             guard let chunk = await intake.next(maxCount: configuration.chunkSize) else { break }
+            // Read once per chunk: a reload (SIGHUP) applies from the next chunk on.
+            let mapping = configuration.mapping?.current
             for message in chunk {
                 counters.received += 1
+                if let mapping, mapped(message, mapping) { continue }
                 do throws(RejectReason) {
                     // The clock is read only for the rate limiter.
                     let now = rateLimiter.isEnabled ? clock.now() : 0
