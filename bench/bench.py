@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""ingestd benchmark (issue 7). Started by bench/run.sh, which builds and starts the servers.
+"""ingestd benchmark (README "Benchmark"). Started by bench/run.sh, which builds and starts the servers.
 
 Phases, all in one run against one mosquitto:
   1. sessions: persistent QoS 1 sessions are made once (mosquitto_sub -E) for the limit, for ingestd and

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ingestd benchmark (issue 7): builds release, starts a throw-away mosquitto and influxd on free
+# ingestd benchmark (README "Benchmark"): builds release, starts a throw-away mosquitto and influxd on free
 # loopback ports, runs bench/bench.py, prints a table and writes bench/results/<timestamp>.json.
 #   N=50000 bench/run.sh          quick run (default N=200000)
 #   SKIP_INFLUX=1 bench/run.sh    without the real-InfluxDB variant

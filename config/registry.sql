@@ -1,4 +1,4 @@
--- The device registry ingestd checks every device against (DESIGN.md "Registry record"): the
+-- The device registry ingestd checks every device against (README "Registry, outages and quarantine"): the
 -- `device_registry` table of the service ingestd replaces, and two sample devices (the same as
 -- config/devices.json). Run once by the postgres container on an empty data volume.
 -- provision_token_hash is the sha256 hex of the device's token: `ingestd hash-token demo-token-d1`.
