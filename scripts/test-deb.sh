@@ -51,7 +51,7 @@ if [ ! -s "$cache" ]; then
     echo "test-deb.sh: debootstrap failed (mirror $mirror)" >&2
     exit 1
   fi
-  tar -C "$work/fresh" -cf "$cache.tmp" . && mv "$cache.tmp" "$cache"
+  tar -C "$work/fresh" -cf "$cache.tmp.$$" . && mv "$cache.tmp.$$" "$cache"
   rm -rf "$work/fresh"
 fi
 bootstrapped=$(date +%s)
