@@ -4,6 +4,7 @@
 #   scripts/package-deb.sh                       release build (Swift runtime linked statically), then the package
 #   scripts/package-deb.sh --binary PATH         package an ingestd already built with --static-swift-stdlib
 #   scripts/package-deb.sh --output DIR          where the .deb goes (default: the repository root)
+#   scripts/package-deb.sh --fast                gzip -1 instead of xz (the test suite's packages)
 #
 # What goes in: /usr/bin/ingestd; the systemd unit (deploy/systemd/ingestd.service adapted: /usr/bin,
 # /etc/default/ingestd, the system user `ingestd` instead of DynamicUser); sysusers.d and tmpfiles.d
@@ -19,11 +20,13 @@ root_dir=$(pwd)
 
 binary=""
 output_dir="$root_dir"
+compression=(-Zxz)
 while [ $# -gt 0 ]; do
   case $1 in
     --binary) binary=$2; shift 2 ;;
     --output) output_dir=$2; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --fast) compression=(-Zgzip -z1); shift ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "package-deb.sh: unknown argument $1 (see --help)" >&2; exit 64 ;;
   esac
 done
@@ -45,6 +48,10 @@ if ldd "$binary" | grep -q 'libswift\|libFoundation\|lib_Foundation'; then
 fi
 
 version=$(scripts/version.sh --debian)
+# Maintainer: DEBFULLNAME/DEBEMAIL (Debian's convention), else the git identity of this checkout.
+maintainer_name=${DEBFULLNAME:-$(git config user.name 2>/dev/null || true)}
+maintainer_email=${DEBEMAIL:-$(git config user.email 2>/dev/null || true)}
+maintainer="${maintainer_name:-ingestd maintainers} <${maintainer_email:-maintainers@ingestd.invalid}>"
 arch=$(dpkg --print-architecture)
 binary_version=$("$binary" --version)
 echo "package-deb.sh: ingestd $binary_version as Debian version $version ($arch)"
@@ -95,6 +102,11 @@ install -d -m 0755 "$pkg/etc/ingestd"
 printf '[]\n' > "$pkg/etc/ingestd/devices.json"
 chmod 0644 "$pkg/etc/ingestd/devices.json"
 printf '/etc/default/ingestd\n/etc/ingestd/devices.json\n' > "$pkg/DEBIAN/conffiles"
+# 0640 on purpose: the file holds INFLUXDB_TOKEN and the other secrets (systemd reads it as root).
+install -D -m 0644 /dev/stdin "$pkg/usr/share/lintian/overrides/ingestd" <<'OVERRIDES'
+# /etc/default/ingestd holds secrets (INFLUXDB_TOKEN, MQTT_PASSWORD, PG_PASS): not world-readable.
+ingestd: non-standard-file-perm 0640 != 0644 [etc/default/ingestd]
+OVERRIDES
 
 # --- man page and completions, from the argument parser -----------------------------------------
 tools="$root_dir/.build/tools"
@@ -106,13 +118,16 @@ if [ ! -x "$generate_manual" ]; then
   echo "package-deb.sh: building generate-manual (swift-argument-parser) once, into .build/tools"
   swift build -c release --package-path "$parser" --scratch-path "$tools" --product generate-manual
 fi
-"$generate_manual" "$binary" --output-directory "$work/man" --source "ingestd $binary_version" \
-  --authors "the ingestd authors" --section 1 >/dev/null
+mkdir -p "$work/man"
+# The page's date: the commit's, so the same commit makes the same page.
+page_date=$(date -u -d "@$(git log -1 --format=%ct 2>/dev/null || date +%s)" +%Y-%m-%d)
+"$generate_manual" "$binary" --output-directory "$work/man" --date "$page_date" --section 1 >/dev/null
 man_page=$(find "$work/man" -name 'ingestd.1' | head -n 1)
 [ -n "$man_page" ] || { echo "package-deb.sh: generate-manual wrote no ingestd.1" >&2; exit 1; }
 install -D -m 0644 "$man_page" "$pkg/usr/share/man/man1/ingestd.1"
 gzip -9n "$pkg/usr/share/man/man1/ingestd.1"
-"$binary" --generate-completion-script bash > "$work/bash"
+# Completions are sourced, not run: no "#!" line (lintian: bash-completion-with-hashbang).
+"$binary" --generate-completion-script bash | sed '1{/^#!/d}' > "$work/bash"
 "$binary" --generate-completion-script zsh > "$work/zsh"
 "$binary" --generate-completion-script fish > "$work/fish"
 install -D -m 0644 "$work/bash" "$pkg/usr/share/bash-completion/completions/ingestd"
@@ -127,7 +142,7 @@ Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
 Upstream-Name: ingestd
 
 Files: *
-Copyright: the ingestd authors
+Copyright: 2026 the ingestd authors
 License: Apache-2.0
 
 License: Apache-2.0
@@ -152,9 +167,9 @@ chmod 0644 "$doc/copyright"
 {
   echo "ingestd ($version) unstable; urgency=medium"
   echo
-  echo "  * Package built by scripts/package-deb.sh from ingestd $binary_version."
+  echo "  * Built by scripts/package-deb.sh from ingestd $binary_version."
   echo
-  echo " -- ingestd maintainers <ingestd@localhost>  $(date -R -d "@${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}")"
+  echo " -- $maintainer  $(date -R -d "@${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}")"
 } | gzip -9n > "$doc/changelog.gz"
 chmod 0644 "$doc/changelog.gz"
 
@@ -179,8 +194,8 @@ if [ "$1" = configure ]; then
         systemctl daemon-reload >/dev/null || true
         # An upgrade restarts a running ingestd (SIGTERM drains it first); a first install starts
         # nothing: edit /etc/default/ingestd, then `systemctl enable --now ingestd`.
-        if [ -n "$2" ]; then
-            systemctl try-restart ingestd.service >/dev/null || true
+        if [ -n "$2" ] && command -v deb-systemd-invoke >/dev/null 2>&1; then
+            deb-systemd-invoke try-restart ingestd.service >/dev/null || true
         fi
     fi
 fi
@@ -189,9 +204,9 @@ SCRIPT
 cat > "$pkg/DEBIAN/prerm" <<'SCRIPT'
 #!/bin/sh
 set -e
-if [ "$1" = remove ] && [ -d /run/systemd/system ]; then
+if [ "$1" = remove ] && [ -d /run/systemd/system ] && command -v deb-systemd-invoke >/dev/null 2>&1; then
     # SIGTERM: ingestd drains its buffers (or spools them) before it exits.
-    systemctl stop ingestd.service >/dev/null || true
+    deb-systemd-invoke stop ingestd.service >/dev/null || true
 fi
 exit 0
 SCRIPT
@@ -219,7 +234,7 @@ cat > "$pkg/DEBIAN/control" <<CONTROL
 Package: ingestd
 Version: $version
 Architecture: $arch
-Maintainer: ingestd maintainers <ingestd@localhost>
+Maintainer: $maintainer
 Installed-Size: $installed_size
 Depends: $depends, passwd
 Recommends: ca-certificates
@@ -241,13 +256,13 @@ chmod 0644 "$pkg/DEBIAN/control" "$pkg/DEBIAN/conffiles" "$pkg/DEBIAN/md5sums"
 
 mkdir -p "$output_dir"
 deb="$output_dir/ingestd_${version}_${arch}.deb"
-fakeroot dpkg-deb -Zxz --build "$pkg" "$deb" >/dev/null
+fakeroot dpkg-deb "${compression[@]}" --build "$pkg" "$deb" >/dev/null
 echo "package-deb.sh: $deb"
 echo "  Depends: $depends, passwd"
 
 if command -v lintian >/dev/null; then
   # Errors fail the build; warnings are printed for whoever packages next.
-  lintian --fail-on error --suppress-tags no-manual-page "$deb" || { echo "package-deb.sh: lintian reports errors" >&2; exit 1; }
+  lintian --fail-on error "$deb" || { echo "package-deb.sh: lintian reports errors" >&2; exit 1; }
 else
   echo "package-deb.sh: lintian not installed, not checked (apt-get install lintian)"
 fi

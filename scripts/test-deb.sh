@@ -38,7 +38,7 @@ cleanup() {
 trap cleanup EXIT
 
 started=$(date +%s)
-scripts/package-deb.sh "${binary_args[@]}" --output "$work"
+scripts/package-deb.sh --fast "${binary_args[@]}" --output "$work"
 deb=$(ls "$work"/ingestd_*.deb)
 version=$(dpkg-deb --field "$deb" Version)
 packaged=$(date +%s)

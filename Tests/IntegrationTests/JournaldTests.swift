@@ -10,8 +10,8 @@ final class JournaldTests: XCTestCase {
     /// inode of `streamFile` (the log itself: stderr is "the journal"; another file: it is not).
     private func start(_ arguments: [String], environment: [String: String], log: String, streamFile: String) throws -> ChildProcess {
         guard let binary = IngestdProcess.binaryPath() else { throw XCTSkip("no ingestd binary (swift build first)") }
-        FileManager.default.createFile(atPath: log, contents: nil)
-        FileManager.default.createFile(atPath: streamFile, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: streamFile, contents: nil)
         // `2>>` opens the same inode that was stat'ed, as systemd hands its stream to the service.
         let script = #"JOURNAL_STREAM=$(stat -c %d:%i "$1") exec "$3" "$4" 2>>"$2""#
         var env = environment
@@ -30,7 +30,8 @@ final class JournaldTests: XCTestCase {
         defer { directory.remove() }
         let log = directory.file("stderr.log")
         let child = try start(["run"], environment: ["MQTT_PORT": "abc", "REGISTRY": "none"], log: log, streamFile: log)
-        XCTAssertEqual(try await child.waitForExit(timeout: 60), 78)
+        let code = try await child.waitForExit(timeout: 60)
+        XCTAssertEqual(code, 78)
         let output = lines(log)
         XCTAssertEqual(output.count, 1, output.joined(separator: "\n"))
         XCTAssertTrue(output.first?.hasPrefix("<2>ts=") ?? false, output.joined(separator: "\n"))
