@@ -24,6 +24,12 @@ ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql)
 # epmd comes with it).
 [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || need+=(rabbitmq-server)
 command -v runuser >/dev/null || [ -x /usr/sbin/runuser ] || need+=(util-linux)
+# The Debian package and its test (scripts/package-deb.sh, scripts/test-deb.sh): dpkg-shlibdeps,
+# fakeroot, lintian, and debootstrap for the fresh Debian root the package is installed into.
+command -v dpkg-shlibdeps >/dev/null || need+=(dpkg-dev)
+command -v fakeroot >/dev/null || need+=(fakeroot)
+command -v lintian >/dev/null || need+=(lintian)
+command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] || need+=(debootstrap)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "install-deps: installing ${need[*]}"

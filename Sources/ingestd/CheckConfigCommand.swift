@@ -9,7 +9,18 @@ struct CheckConfigCommand: AsyncParsableCommand {
         abstract: "Check the settings and print the effective values, secrets redacted (exit 0, or 78 when a value is bad)."
     )
 
+    @Flag(help: "Print every setting with its default as NAME=value lines, ignoring the environment (the packaged /etc/default/ingestd is made from it).")
+    var defaults = false
+
     func run() async throws {
+        if defaults {
+            // Every file counts as readable: the defaults are wanted, not a check of this machine.
+            let settings = try Settings(environment: [:], hostname: "<hostname>", fileProblem: { _ in nil })
+            for entry in settings.entries {
+                print("\(entry.name)=\(entry.displayValue == "(not set)" ? "" : entry.displayValue)")
+            }
+            return
+        }
         let settings = try SettingsLoader.loadOrExit()
         let width = settings.entries.map(\.name.count).max() ?? 0
         for entry in settings.entries {

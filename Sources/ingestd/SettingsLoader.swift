@@ -12,7 +12,7 @@ enum SettingsLoader {
         } catch {
             // Logging is not set up yet (LOG_FORMAT itself may be the bad value): honour it if it parses.
             let format = LogFormat(rawValue: ProcessInfo.processInfo.environment["LOG_FORMAT"]?.lowercased() ?? "") ?? .logfmt
-            let line = LogLineFormatter(format: format).render(
+            let line = LogLineFormatter.forStandardError(format: format).render(
                 level: .critical, message: "invalid configuration: \(error.description)",
                 metadata: ["variable": "\(error.variable)", "exit_code": "78"])
             FileHandle.standardError.write(Data((line + "\n").utf8))

@@ -135,7 +135,7 @@ struct SpoolCommand: AsyncParsableCommand {
     }
 
     static func fail(_ message: String) -> ExitCode {
-        FileHandle.standardError.write(Data((LogLineFormatter(format: .logfmt).render(
+        FileHandle.standardError.write(Data((LogLineFormatter.forStandardError(format: .logfmt).render(
             level: .error, message: message, metadata: [:]) + "\n").utf8))
         return ExitCode(IngestExitCode.failure.rawValue)
     }

@@ -119,7 +119,7 @@ final class DeployTests: XCTestCase {
         XCTAssertTrue(ignore.contains(".build"))
         XCTAssertTrue(ignore.contains(".git"))
         // Every file the Dockerfile copies exists in the build context and is not ignored.
-        for source in ["Package.swift", "Sources", "Tests", "config/devices.json"] {
+        for source in ["Package.swift", "Sources", "Tests", "config/devices.json", "VERSION", "scripts/version.sh", "Plugins"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: path(source)), source)
             XCTAssertFalse(ignore.split(separator: "\n").contains { $0 == source }, "\(source) is not in .dockerignore")
         }

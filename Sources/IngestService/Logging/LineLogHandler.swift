@@ -5,7 +5,8 @@ import Logging
 import Glibc
 #endif
 
-/// A swift-log handler that writes one logfmt or JSON line per event to standard error.
+/// A swift-log handler that writes one logfmt or JSON line per event to standard error (prefixed with
+/// its syslog priority when standard error is the journal, README "Logs").
 ///
 /// Each line goes out in a single `write(2)`, so lines from different threads never interleave.
 public struct LineLogHandler: LogHandler {
@@ -14,8 +15,8 @@ public struct LineLogHandler: LogHandler {
     public var metadataProvider: Logger.MetadataProvider?
     private let formatter: LogLineFormatter
 
-    public init(label: String, format: LogFormat, level: Logger.Level) {
-        self.formatter = LogLineFormatter(format: format)
+    public init(label: String, formatter: LogLineFormatter, level: Logger.Level) {
+        self.formatter = formatter
         self.logLevel = level
     }
 
@@ -44,6 +45,8 @@ public struct LineLogHandler: LogHandler {
     /// Installs the handler for every `Logger` made afterwards; call once, before any logging.
     public static func bootstrap(format: LogFormat, level: LogLevelName) {
         let swiftLevel = Logger.Level(rawValue: level.rawValue) ?? .info
-        LoggingSystem.bootstrap { label in LineLogHandler(label: label, format: format, level: swiftLevel) }
+        // Decided once: standard error does not change while ingestd runs.
+        let formatter = LogLineFormatter.forStandardError(format: format)
+        LoggingSystem.bootstrap { label in LineLogHandler(label: label, formatter: formatter, level: swiftLevel) }
     }
 }

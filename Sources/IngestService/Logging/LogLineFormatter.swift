@@ -8,23 +8,34 @@ import Logging
 /// log scrapers and people grepping for `reason=` both rely on it. `ts`, `level` and `msg` come first.
 public struct LogLineFormatter: Sendable {
     public let format: LogFormat
+    /// Starts each line with its syslog priority (`<4>` for a warning) for journald (README "Logs").
+    public let syslogPrefix: Bool
 
-    public init(format: LogFormat) {
+    public init(format: LogFormat, syslogPrefix: Bool = false) {
         self.format = format
+        self.syslogPrefix = syslogPrefix
+    }
+
+    /// A formatter for lines written to this process's standard error: with the syslog prefix when
+    /// standard error is the journal's stream (`JOURNAL_STREAM`).
+    public static func forStandardError(format: LogFormat) -> LogLineFormatter {
+        LogLineFormatter(format: format, syslogPrefix: JournalStream.isJournal(
+            fileDescriptor: STDERR_FILENO, environment: ProcessInfo.processInfo.environment))
     }
 
     public func render(level: Logger.Level, message: String, metadata: Logger.Metadata, date: Date = Date()) -> String {
         let timestamp = Self.timestamp(date)
         let fields = metadata.sorted { $0.key < $1.key }
+        let prefix = syslogPrefix ? SyslogPriority.prefix(for: level) : ""
         switch format {
         case .logfmt:
-            var line = "ts=\(timestamp) level=\(level.rawValue) msg=\(Self.logfmtValue(message))"
+            var line = "\(prefix)ts=\(timestamp) level=\(level.rawValue) msg=\(Self.logfmtValue(message))"
             for (key, value) in fields {
                 line += " \(Self.logfmtKey(key))=\(Self.logfmtValue(value.description))"
             }
             return line
         case .json:
-            var line = "{\"ts\":\(Self.jsonString(timestamp)),\"level\":\(Self.jsonString(level.rawValue)),\"msg\":\(Self.jsonString(message))"
+            var line = "\(prefix){\"ts\":\(Self.jsonString(timestamp)),\"level\":\(Self.jsonString(level.rawValue)),\"msg\":\(Self.jsonString(message))"
             for (key, value) in fields where !["ts", "level", "msg"].contains(key) {
                 line += ",\(Self.jsonString(key)):\(Self.jsonValue(value))"
             }
