@@ -30,8 +30,8 @@ if [ -n "${BASELINE:-}" ]; then
   if [ ! -d "$src" ]; then git worktree add --detach "$src" "$rev" >/dev/null; fi
   git -C "$src" checkout -q --detach "$rev"
   echo "==> baseline $(git -C "$src" log -1 --format='%h %s' | cut -c1-80): swift build -c release"
-  (cd "$src" && swift build -c release 2>&1 | tail -n 1)
-  BASELINE_BIN_DIR="$PWD/$src/.build/release"
+  (cd -P "$src" && swift build -c release 2>&1 | tail -n 1)  # -P: the path it was built at
+  BASELINE_BIN_DIR="$(cd -P "$src" && pwd)/.build/release"
   BASELINE_REV=$(git -C "$src" log -1 --format=%h)
   export BASELINE_BIN_DIR BASELINE_REV
 fi
