@@ -14,36 +14,20 @@ public final class DelayProxy: Sendable {
     }
 
     /// The script next to the package: `scripts/delay_proxy.py`.
-    public static var scriptPath: String {
-        URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("scripts/delay_proxy.py").path
-    }
+    public static var scriptPath: String { ListeningScript.path("delay_proxy.py") }
 
     /// Starts the proxy in front of `127.0.0.1:targetPort`.
     public static func start(targetPort: UInt16, delay: Double) async throws -> DelayProxy {
-        guard let python = ExecutableLocator.find("python3") else { throw TestServerError("python3 not found") }
         let directory = try TemporaryDirectory(prefix: "delay-proxy")
-        var lastError: Error = TestServerError("delay proxy did not start")
-        for attempt in 1...3 {
-            let port = FreePort.next()
-            let process = try ChildProcess(
-                name: "delay_proxy", executable: python,
-                arguments: [scriptPath, "--port", "\(port)", "--target-port", "\(targetPort)", "--delay", "\(delay)"],
-                logPath: directory.file("delay_proxy-\(attempt).log"))
-            do {
-                try await eventually("delay proxy listens on \(port)", timeout: 30) {
-                    if !process.isRunning { throw TestServerError("delay proxy exited:\n\(process.log())") }
-                    return FreePort.isListening(port)
-                }
-                return DelayProxy(port: port, directory: directory, process: process)
-            } catch {
-                lastError = error
-                await process.stop(grace: 2)
+        do {
+            let (port, process) = try await ListeningScript.start(name: "delay_proxy", script: scriptPath, directory: directory) {
+                ["--port", "\($0)", "--target-port", "\(targetPort)", "--delay", "\(delay)"]
             }
+            return DelayProxy(port: port, directory: directory, process: process)
+        } catch {
+            directory.remove()
+            throw error
         }
-        directory.remove()
-        throw lastError
     }
 
     public func stop() async {

@@ -72,38 +72,23 @@ public final class FakeInflux: Sendable {
     }
 
     /// The script next to the package: `scripts/fake_influx.py`.
-    public static var scriptPath: String {
-        URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("scripts/fake_influx.py").path
-    }
+    public static var scriptPath: String { ListeningScript.path("fake_influx.py") }
 
     /// Starts the fake; `default` is its answer when nothing is scripted.
     public static func start(default response: Response = Response()) async throws -> FakeInflux {
-        guard let python = ExecutableLocator.find("python3") else { throw TestServerError("python3 not found") }
         let directory = try TemporaryDirectory(prefix: "fake-influx")
-        var lastError: Error = TestServerError("fake influx did not start")
-        for attempt in 1...3 {
-            let port = FreePort.next()
-            var arguments = [scriptPath, "--port", "\(port)", "--record", directory.file("requests.jsonl"),
-                             "--status", "\(response.status)", "--body", response.body, "--delay", "\(response.delay)"]
-            if let retryAfter = response.retryAfter { arguments += ["--retry-after", retryAfter] }
-            let process = try ChildProcess(
-                name: "fake_influx", executable: python, arguments: arguments,
-                logPath: directory.file("fake_influx-\(attempt).log"))
-            do {
-                try await eventually("fake influx listens on \(port)", timeout: 30) {
-                    if !process.isRunning { throw TestServerError("fake influx exited:\n\(process.log())") }
-                    return FreePort.isListening(port)
-                }
-                return FakeInflux(port: port, directory: directory, process: process)
-            } catch {
-                lastError = error
-                await process.stop(grace: 2)
+        do {
+            let (port, process) = try await ListeningScript.start(name: "fake_influx", script: scriptPath, directory: directory) { port in
+                var arguments = ["--port", "\(port)", "--record", directory.file("requests.jsonl"),
+                                 "--status", "\(response.status)", "--body", response.body, "--delay", "\(response.delay)"]
+                if let retryAfter = response.retryAfter { arguments += ["--retry-after", retryAfter] }
+                return arguments
             }
+            return FakeInflux(port: port, directory: directory, process: process)
+        } catch {
+            directory.remove()
+            throw error
         }
-        directory.remove()
-        throw lastError
     }
 
     /// The requests recorded so far (control endpoints excluded), oldest first.
