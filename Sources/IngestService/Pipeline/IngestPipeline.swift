@@ -6,9 +6,9 @@ import ServiceLifecycle
 /// lines to the writer grouped by database.
 ///
 /// One task runs the loop; it owns the rate limiter and the per-database scratch buffers, so the hot
-/// path needs no locks beyond the auth cache's. A message whose device is not cached waits in
-/// `RegistryWaits` for its lookup while other devices' messages go on (README "Slow or hung
-/// registry"). It stops when the intake is closed, empty and no message waits for a lookup any more,
+/// path needs no locks beyond the auth cache's. A message whose device is not cached (an envelope, or
+/// a mapped message of a `registry: true` rule) waits in `RegistryWaits` for its lookup while other
+/// devices' messages go on (README "Slow or hung registry"). It stops when the intake is closed, empty and no message waits for a lookup any more,
 /// which happens after the MQTT source has disconnected: everything accepted has then been handed on.
 public final class IngestPipeline: Service {
     public struct Configuration: Sendable {
