@@ -95,29 +95,35 @@ public final class IngestPipeline: Service {
 
         func mapped(_ message: InboundMessage, _ mapping: MappingRuleSet) -> MappedStep {
             do throws(RejectReason) {
-                let now = rateLimiter.isEnabled ? clock.now() : 0
-                let outcome = try message.payload.withUnsafeBytes { payload in
-                    Result { () throws(RejectReason) -> MappingRuleSet.Outcome in
-                        try mapping.map(topic: message.topic, payload: payload, receivedAtNanos: message.receivedAtNanos,
-                                        maxPayloadBytes: configuration.validator.maxPayloadBytes,
-                                        rateLimiter: &rateLimiter, now: now, scratch: &mappingScratch)
-                    }
-                }.get()
-                guard case let .mapped(_, database, lineCount, skipped, registryDevice) = outcome else { return .envelope }
-                // README "Mapping other devices": after the fields, the registry (REGISTRY=none: no check).
-                if let registryDevice, let waits {
-                    switch try waits.authorize(device: registryDevice, message, lines: {
-                        MappedLines(database: database, lines: mappingScratch.output, lineCount: lineCount, skippedFields: skipped)
-                    }) {
-                    case .authorized: break
-                    case .waiting: return .done
-                    case .full: return .full(registryDevice, database: database, lineCount: lineCount, skippedFields: skipped)
-                    }
-                }
-                append(database: database, lines: mappingScratch.output, lineCount: lineCount, skippedFields: skipped)
+                return try mapOrWait(message, mapping)
             } catch {
                 refuse(message, error)
+                return .done
             }
+        }
+
+        /// Maps the message and, for a `registry: true` rule, asks the registry (cache, else the waiting room).
+        func mapOrWait(_ message: InboundMessage, _ mapping: MappingRuleSet) throws(RejectReason) -> MappedStep {
+            let now = rateLimiter.isEnabled ? clock.now() : 0
+            let outcome = try message.payload.withUnsafeBytes { payload in
+                Result { () throws(RejectReason) -> MappingRuleSet.Outcome in
+                    try mapping.map(topic: message.topic, payload: payload, receivedAtNanos: message.receivedAtNanos,
+                                    maxPayloadBytes: configuration.validator.maxPayloadBytes,
+                                    rateLimiter: &rateLimiter, now: now, scratch: &mappingScratch)
+                }
+            }.get()
+            guard case let .mapped(_, database, lineCount, skipped, registryDevice) = outcome else { return .envelope }
+            // README "Mapping other devices": after the fields, the registry (REGISTRY=none: no check).
+            if let registryDevice, let waits {
+                switch try waits.authorize(device: registryDevice, message, lines: {
+                    MappedLines(database: database, lines: mappingScratch.output, lineCount: lineCount, skippedFields: skipped)
+                }) {
+                case .authorized: break
+                case .waiting: return .done
+                case .full: return .full(registryDevice, database: database, lineCount: lineCount, skippedFields: skipped)
+                }
+            }
+            append(database: database, lines: mappingScratch.output, lineCount: lineCount, skippedFields: skipped)
             return .done
         }
 
