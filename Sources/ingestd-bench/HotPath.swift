@@ -117,7 +117,7 @@ struct HotPath {
         for index in 0..<count {
             let (topic, payload) = samples[index % samples.count]
             do throws(RejectReason) {
-                guard case .mapped(_, _, let count, _) = try rules.map(
+                guard case .mapped(_, _, let count, _, _) = try rules.map(
                     topic: topic, payload: payload, receivedAtNanos: 0, rateLimiter: &limiter, scratch: &scratch)
                 else { fail("not mapped") }
                 // As the pipeline does: the lines go on to the database's buffer.

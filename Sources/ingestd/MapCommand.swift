@@ -55,9 +55,12 @@ struct MapCommand: AsyncParsableCommand {
                 print("registry: device \(message.address.tenantID)/\(message.address.deviceID), site \(message.siteID) (checked by the daemon)")
                 print("skipped fields: \(skipped)")
                 print(String(decoding: line, as: UTF8.self), terminator: "")
-            case let .mapped(index, database, lineCount, skipped):
+            case let .mapped(index, database, lineCount, skipped, registryDevice):
                 print("rule: \(rules.rules[index].name)")
                 print("database: \(database)")
+                if let registryDevice {
+                    print("registry: device \(registryDevice.tenantID)/\(registryDevice.deviceID) must be registered and ACTIVE (checked by the daemon)")
+                }
                 print("lines: \(lineCount), skipped fields: \(skipped)")
                 print(String(decoding: scratch.output, as: UTF8.self), terminator: "")
             }

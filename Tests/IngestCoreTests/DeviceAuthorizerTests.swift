@@ -31,6 +31,19 @@ final class DeviceAuthorizerTests: XCTestCase {
         }
     }
 
+    /// A mapped device (README, "Mapping other devices"): registered and ACTIVE is all that is asked;
+    /// its site and token are not looked at.
+    func testAMappedDeviceNeedsARecordThatIsActive() throws {
+        let authorizer = DeviceAuthorizer(requireToken: true)
+        assertRejects(.unregisteredDevice) { () throws(RejectReason) in try authorizer.authorizeDevice(record: nil) }
+        for status in ["REVOKED", "active", ""] {
+            assertRejects(.deviceRevoked, status) { () throws(RejectReason) in
+                try authorizer.authorizeDevice(record: record(status: status, hash: hash))
+            }
+        }
+        try authorizer.authorizeDevice(record: record(site: "elsewhere", hash: nil))
+    }
+
     func testSiteMismatch() {
         assertRejects(.siteMismatchRegistryVsPayload) { () throws(RejectReason) in
             try DeviceAuthorizer(requireToken: true).authorize(message(token: token, site: "s2"), record: record(hash: hash), verifiedToken: nil)

@@ -275,7 +275,7 @@ final class MappingRuleSetTests: XCTestCase {
             let outcome = assertAccepts { () throws(RejectReason) in
                 try rules.map(topic: topic, payload: Array(#"{"temperature":1}"#.utf8), receivedAtNanos: 10, rateLimiter: &limiter, scratch: &scratch)
             }
-            XCTAssertEqual(outcome, .mapped(rule: 0, database: "telemetry_home", lineCount: 1, skippedFields: 0))
+            XCTAssertEqual(outcome, .mapped(rule: 0, database: "telemetry_home", lineCount: 1, skippedFields: 0, registryDevice: nil))
             XCTAssertEqual(String(decoding: scratch.output, as: UTF8.self), expected)
         }
     }

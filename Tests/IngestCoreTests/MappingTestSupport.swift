@@ -29,6 +29,8 @@ enum MappingFixture {
         var database: String
         var lines: [String]
         var skipped: Int
+        /// The (tenant, device) a `registry: true` rule has the pipeline check.
+        var registryDevice: DeviceKey? = nil
     }
 
     static func map(_ rules: MappingRuleSet, topic: String, payload: String, received: Int64 = 7)
@@ -39,11 +41,12 @@ enum MappingFixture {
                              scratch: &scratch) {
         case .envelope:
             return nil
-        case let .mapped(index, database, count, skipped):
+        case let .mapped(index, database, count, skipped, registryDevice):
             let lines = String(decoding: scratch.output, as: UTF8.self).split(separator: "\n").map(String.init)
             XCTAssertEqual(lines.count, count)
             XCTAssertEqual(scratch.output.last, UInt8(ascii: "\n"))
-            return Mapped(rule: rules.rules[index].name, database: database, lines: lines, skipped: skipped)
+            return Mapped(rule: rules.rules[index].name, database: database, lines: lines, skipped: skipped,
+                          registryDevice: registryDevice)
         }
     }
 }

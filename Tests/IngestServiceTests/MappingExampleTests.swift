@@ -22,7 +22,7 @@ final class MappingExampleTests: XCTestCase {
         do throws(RejectReason) {
             switch try rules.map(topic: topic, payload: Array(payload.utf8), receivedAtNanos: 99, rateLimiter: &limiter, scratch: &scratch) {
             case .envelope: return "envelope"
-            case let .mapped(index, database, _, skipped):
+            case let .mapped(index, database, _, skipped, _):
                 return "\(rules.rules[index].name) \(database) skipped=\(skipped)\n" + String(decoding: scratch.output, as: UTF8.self)
             }
         } catch {
@@ -105,5 +105,12 @@ final class MappingExampleTests: XCTestCase {
         XCTAssertEqual(missing?.field, "name")
         XCTAssertNotNil(error("rules: [\n"))
         XCTAssertEqual(error("rules: []\n")?.field, "rules")
+        let notBoolean = error("rules:\n  - name: one\n    topic: a/{d}\n    device: \"{d}\"\n    registry: sometimes\n    payload: line-protocol\n")
+        XCTAssertEqual(notBoolean?.rule, "one")
+        XCTAssertEqual(notBoolean?.field, "registry")
+        XCTAssertEqual(notBoolean?.message, "expected true or false", "\(String(describing: notBoolean))")
+        let noDevice = error("rules:\n  - name: one\n    topic: a/{d}\n    registry: true\n    payload: line-protocol\n")
+        XCTAssertEqual(noDevice?.rule, "one")
+        XCTAssertEqual(noDevice?.field, "device")
     }
 }

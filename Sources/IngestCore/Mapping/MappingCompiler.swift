@@ -82,10 +82,16 @@ public struct MappingCompiler: Sendable {
 
         var rule = MappingRule(
             name: name, filter: filter, payload: payload, tenant: try template("tenant", definition.tenant ?? name),
-            database: nil, device: nil, measurement: nil, tags: [], fields: [], flatten: nil, readings: nil,
+            database: nil, device: nil, registry: false, measurement: nil, tags: [], fields: [], flatten: nil, readings: nil,
             timestamp: nil, value: nil, onTypeError: onTypeError)
         if let text = definition.database { rule.database = try template("database", text) }
         if let text = definition.device { rule.device = try template("device", text) }
+        if definition.registry == true, payload != .envelope {
+            guard rule.device != nil else {
+                throw fail("device", "registry: true needs the device the registry is asked for (a template of the topic's captures, e.g. \"{device}\")")
+            }
+            rule.registry = true
+        }
 
         // Settings each payload format takes; anything else is a mistake worth naming.
         let jsonOnly: [(String, Bool)] = [
@@ -96,7 +102,8 @@ public struct MappingCompiler: Sendable {
         case .envelope:
             for (field, present) in jsonOnly + [("measurement", definition.measurement != nil), ("value", definition.value != nil),
                                                 ("database", definition.database != nil), ("tenant", definition.tenant != nil),
-                                                ("device", definition.device != nil)] where present {
+                                                ("device", definition.device != nil), ("registry", definition.registry != nil)]
+            where present {
                 throw fail(field, "not used with payload: envelope (the envelope has its own; README, \"Device messages\")")
             }
             return rule

@@ -22,6 +22,8 @@ public struct RuleDefinition: Decodable, Sendable {
     public var tenant: String?
     public var database: String?
     public var device: String?
+    /// Whether the registry must know the device (README, "Mapping other devices"); nil is false.
+    public var registry: Bool?
     public var measurement: String?
     public var tags: [String: String]?
     public var fields: [String: FieldDefinition]?
@@ -31,11 +33,11 @@ public struct RuleDefinition: Decodable, Sendable {
     public var value: ValueDefinition?
     public var onTypeError: String?
 
-    static let keys = ["name", "topic", "payload", "tenant", "database", "device", "measurement", "tags", "fields",
+    static let keys = ["name", "topic", "payload", "tenant", "database", "device", "registry", "measurement", "tags", "fields",
                        "flatten", "readings", "time", "value", "on_type_error"]
 
     public init(name: String, topic: String, payload: String? = nil, tenant: String? = nil, database: String? = nil,
-                device: String? = nil, measurement: String? = nil, tags: [String: String]? = nil,
+                device: String? = nil, registry: Bool? = nil, measurement: String? = nil, tags: [String: String]? = nil,
                 fields: [String: FieldDefinition]? = nil, flatten: FlattenDefinition? = nil, readings: String? = nil,
                 time: TimeDefinition? = nil, value: ValueDefinition? = nil, onTypeError: String? = nil) {
         self.name = name
@@ -44,6 +46,7 @@ public struct RuleDefinition: Decodable, Sendable {
         self.tenant = tenant
         self.database = database
         self.device = device
+        self.registry = registry
         self.measurement = measurement
         self.tags = tags
         self.fields = fields
@@ -64,6 +67,7 @@ public struct RuleDefinition: Decodable, Sendable {
         tenant = try text("tenant")
         database = try text("database")
         device = try text("device")
+        registry = try c.decodeIfPresent(Bool.self, forKey: DefinitionKeys("registry"))
         measurement = try text("measurement")
         tags = try c.decodeIfPresent([String: String].self, forKey: DefinitionKeys("tags"))
         fields = try c.decodeIfPresent([String: FieldDefinition].self, forKey: DefinitionKeys("fields"))

@@ -8,6 +8,11 @@ extension MappingRule: CustomStringConvertible {
         }
         lines.append("  database: " + (database.map { "\($0)" } ?? "INFLUXDB_DB_TEMPLATE with tenant \(tenant)"))
         if let device { lines.append("  device (rate limit): \(device)") }
+        if registry, let device {
+            lines.append("  registry: tenant_id \"\(tenant)\", device_id \"\(device)\" must be registered and ACTIVE (no site or token check)")
+        } else {
+            lines.append("  registry: not checked")
+        }
         if let measurement { lines.append("  measurement: \(Self.text(measurement))") }
         for tag in tags { lines.append("  tag \(tag.key): \(Self.text(tag.source))") }
         if let readings { lines.append("  readings: one point per element of \(readings) (fields and time inside each)") }

@@ -66,6 +66,9 @@ public struct MappingRule: Sendable {
     public var tenant: ValueTemplate
     public var database: ValueTemplate?
     public var device: ValueTemplate?
+    /// The device, (tenant, device) rendered from the topic, must be in the registry and ACTIVE
+    /// (README, "Mapping other devices"); compiled only with a `device`.
+    public var registry: Bool
     public var measurement: Source?
     /// Sorted by key, the order InfluxDB wants.
     public var tags: [Tag]

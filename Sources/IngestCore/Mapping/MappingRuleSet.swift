@@ -2,7 +2,8 @@
 /// maps the message (README, "Mapping other devices"); no match is `NO_MAPPING`.
 ///
 /// `map` decides and, for rules other than the envelope, writes the message's lines into
-/// `scratch.output`: checks in order payload size → rule → rate limit → JSON → fields and time.
+/// `scratch.output`: checks in order payload size → rule → rate limit → JSON → fields and time; the
+/// registry check of a `registry: true` rule comes after, in the caller, which owns the registry.
 /// An envelope rule is only recognised here: the caller runs `MessageValidator` on the message as
 /// it does without a rule file, so that path is unchanged.
 public struct MappingRuleSet: Sendable {
@@ -13,8 +14,10 @@ public struct MappingRuleSet: Sendable {
     public enum Outcome: Sendable, Equatable {
         /// The rule at this index is the origin envelope: validate as without a rule file.
         case envelope(rule: Int)
-        /// `scratch.output` holds `lineCount` lines for `database`.
-        case mapped(rule: Int, database: String, lineCount: Int, skippedFields: Int)
+        /// `scratch.output` holds `lineCount` lines for `database`. `registryDevice`: the rule says
+        /// `registry: true`, and the lines may be written only once the registry knows this device
+        /// (ACTIVE); the caller checks it, as it does for the envelope.
+        case mapped(rule: Int, database: String, lineCount: Int, skippedFields: Int, registryDevice: DeviceKey?)
     }
 
     init(rules: [MappingRule], limits: EnvelopeLimits, databaseNamer: DatabaseNamer) {
@@ -64,20 +67,23 @@ public struct MappingRuleSet: Sendable {
         }
         let rule = rules[index]
         if rule.payload == .envelope { return .envelope(rule: index) }
-        if rateLimiter.isEnabled, let device = rule.device {
+        // The device is named (two Strings) only when the rate limit or the registry needs it.
+        var registryDevice: DeviceKey?
+        if let device = rule.device, rule.registry || rateLimiter.isEnabled {
             scratch.name.removeAll(keepingCapacity: true)
             device.render(topic: topic, captures: scratch.captures, to: &scratch.name)
             let deviceID = String(decoding: scratch.name, as: UTF8.self)
             scratch.name.removeAll(keepingCapacity: true)
             rule.tenant.render(topic: topic, captures: scratch.captures, to: &scratch.name)
             let key = DeviceKey(tenantID: String(decoding: scratch.name, as: UTF8.self), deviceID: deviceID)
-            guard rateLimiter.allow(key, now: now) else { throw .rateLimited }
+            if rateLimiter.isEnabled, !rateLimiter.allow(key, now: now) { throw .rateLimited }
+            if rule.registry { registryDevice = key }
         }
         scratch.output.removeAll(keepingCapacity: true)
         var point = PointWriter(rule: rule, limits: limits, tenantTag: databaseNamer.tenantAsTag && rule.database == nil)
         let (lines, skipped) = try point.write(topic: topic, payload: payload, receivedAtNanos: receivedAtNanos, scratch: &scratch)
         return .mapped(rule: index, database: database(rule: index, topic: topic, scratch: &scratch),
-                       lineCount: lines, skippedFields: skipped)
+                       lineCount: lines, skippedFields: skipped, registryDevice: registryDevice)
     }
 
     /// The rule's `database` template, else INFLUXDB_DB_TEMPLATE with the rule's tenant. The String

@@ -9,6 +9,14 @@ public struct DeviceAuthorizer: Sendable {
         self.requireToken = requireToken
     }
 
+    /// A mapped message of a `registry: true` rule (README, "Mapping other devices"): the device
+    /// must be registered and ACTIVE. Its payload carries no site or provision token, so those are
+    /// the envelope's checks only.
+    public func authorizeDevice(record: DeviceRecord?) throws(RejectReason) {
+        guard let record else { throw .unregisteredDevice }
+        guard record.isActive else { throw .deviceRevoked }
+    }
+
     /// Returns the payload token when it was checked and is good, so the caller can cache it next
     /// to the record and pass it back as `verifiedToken`: a message carrying the same token then
     /// skips the SHA-256 (still compared in constant time). The caller must forget `verifiedToken`

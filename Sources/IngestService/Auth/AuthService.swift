@@ -77,7 +77,8 @@ public final class AuthService: Sendable {
         /// False when the answer may not wait for the registry (a stale record to fall back on, or a
         /// wait of this outage already ran out): one attempt, then the fallback.
         let mayWait: Bool
-        let siteID: String
+        /// The payload's site, for AUTO_PROVISION; nil for a mapped message, which is never provisioned.
+        let siteID: String?
     }
 
     /// Throws the reason the message is refused; returns when its device may write. Waits for the
@@ -93,7 +94,39 @@ public final class AuthService: Sendable {
     /// The hot path: one lock and one hash lookup for a cached device, no suspension. Throws the
     /// reason a cached record refuses the message.
     public func authorizeCached(_ message: ValidatedMessage) throws(RejectReason) -> CachedAuthorization {
-        let key = message.address.deviceKey
+        switch try cachedRecord(message.address.deviceKey, siteID: message.siteID) {
+        case let .check(entry):
+            try authorize(message, entry: entry)
+            return .authorized
+        case let .needsLookup(pending):
+            return .needsLookup(pending)
+        }
+    }
+
+    /// `authorizeCached` for a mapped message of a `registry: true` rule (README, "Mapping other
+    /// devices"): the device must be registered and ACTIVE; it has no site or token to check, and no
+    /// site to auto-provision it with.
+    public func authorizeCached(device key: DeviceKey) throws(RejectReason) -> CachedAuthorization {
+        switch try cachedRecord(key, siteID: nil) {
+        case let .check(entry):
+            try authorizeDevice(entry: entry)
+            return .authorized
+        case let .needsLookup(pending):
+            return .needsLookup(pending)
+        }
+    }
+
+    /// What the cache says about a device before any message is checked against it.
+    private enum CachedRecord {
+        /// Check the message against this entry: fresh, or stale while the registry is known to be down.
+        case check(AuthCacheEntry)
+        case needsLookup(PendingLookup)
+    }
+
+    /// One lock and one hash lookup for a cached device; throws REGISTRY_UNAVAILABLE when the
+    /// registry is known to be down and there is nothing to fall back on.
+    @inline(__always)
+    private func cachedRecord(_ key: DeviceKey, siteID: String?) throws(RejectReason) -> CachedRecord {
         let now = clock.now()
         // One hash lookup under the lock on the hot path; an expired entry stays for stale serving.
         let lookup = cache.withLock { cache -> CacheLookup in
@@ -102,9 +135,7 @@ public final class AuthService: Sendable {
         }
         let stale: AuthCacheEntry?
         switch lookup {
-        case let .fresh(cached):
-            try authorize(message, entry: cached)
-            return .authorized
+        case let .fresh(cached): return .check(cached)
         case let .expired(expired): stale = expired
         case .miss: stale = nil
         }
@@ -117,12 +148,16 @@ public final class AuthService: Sendable {
             // the registry's own probe says it is still down (a query would only hang until its timeout).
             if registry.isUp == false || !claimRetry() {
                 guard let usableStale else { throw refuse(key, "registry unavailable (still down)") }
-                try authorize(message, entry: usableStale)
-                return .authorized
+                return .check(usableStale)
             }
         }
         return .needsLookup(PendingLookup(
-            key: key, stale: usableStale, mayWait: usableStale == nil && !exhausted, siteID: message.siteID))
+            key: key, stale: usableStale, mayWait: usableStale == nil && !exhausted, siteID: siteID))
+    }
+
+    /// Checks a mapped message's device against `entry`: registered and ACTIVE.
+    func authorizeDevice(entry: AuthCacheEntry) throws(RejectReason) {
+        try authorizer.authorizeDevice(record: entry.record)
     }
 
     /// Checks `message` against `entry` (status, site, token) and remembers a verified token.

@@ -81,6 +81,7 @@ public struct MappingFileLoader: Sendable {
     private static func name(of type: Any.Type) -> String {
         switch type {
         case is String.Type: "a string"
+        case is Bool.Type: "true or false"
         case is [Any].Type: "a list"
         default: "\(type)".contains("Dictionary") ? "a mapping" : "\(type)"
         }

@@ -6,9 +6,9 @@ import ServiceLifecycle
 /// lines to the writer grouped by database.
 ///
 /// One task runs the loop; it owns the rate limiter and the per-database scratch buffers, so the hot
-/// path needs no locks beyond the auth cache's. A message whose device is not cached waits in
-/// `RegistryWaits` for its lookup while other devices' messages go on (README "Slow or hung
-/// registry"). It stops when the intake is closed, empty and no message waits for a lookup any more,
+/// path needs no locks beyond the auth cache's. A message whose device is not cached (an envelope, or
+/// a mapped message of a `registry: true` rule) waits in `RegistryWaits` for its lookup while other
+/// devices' messages go on (README "Slow or hung registry"). It stops when the intake is closed, empty and no message waits for a lookup any more,
 /// which happens after the MQTT source has disconnected: everything accepted has then been handed on.
 public final class IngestPipeline: Service {
     public struct Configuration: Sendable {
@@ -82,31 +82,61 @@ public final class IngestPipeline: Service {
 
         var mappingScratch = MappingScratch()
 
-        /// A message under MAPPING_FILE's rules: true when a rule other than the envelope took it (its
-        /// lines are in the buffer, or it was refused); false for the envelope, which goes on below.
-        func mapped(_ message: InboundMessage, _ mapping: MappingRuleSet) -> Bool {
+        /// What became of a message under MAPPING_FILE's rules.
+        enum MappedStep {
+            /// An envelope rule took it: it goes on as without a rule file.
+            case envelope
+            /// Its lines are in the buffer, it waits for its device's lookup, or it was refused.
+            case done
+            /// A `registry: true` rule mapped it into `mappingScratch.output`, but the registry waiting
+            /// room is full: the caller waits for room, then asks again (backpressure, never a drop).
+            case full(DeviceKey, database: String, lineCount: Int, skippedFields: Int)
+        }
+
+        func mapped(_ message: InboundMessage, _ mapping: MappingRuleSet) -> MappedStep {
             do throws(RejectReason) {
-                let now = rateLimiter.isEnabled ? clock.now() : 0
-                let outcome = try message.payload.withUnsafeBytes { payload in
-                    Result { () throws(RejectReason) -> MappingRuleSet.Outcome in
-                        try mapping.map(topic: message.topic, payload: payload, receivedAtNanos: message.receivedAtNanos,
-                                        maxPayloadBytes: configuration.validator.maxPayloadBytes,
-                                        rateLimiter: &rateLimiter, now: now, scratch: &mappingScratch)
-                    }
-                }.get()
-                guard case let .mapped(_, database, lineCount, skipped) = outcome else { return false }
-                if database != current?.database {
-                    if let current { buffers[current.database] = current.buffer }
-                    current = (database, buffers.removeValue(forKey: database) ?? DatabaseBuffer())
-                    lastTenant = nil
-                }
-                current!.buffer.append(lines: mappingScratch.output, lineCount: lineCount)
-                counters.skippedFields += skipped
-                counters.enqueued += 1
+                return try mapOrWait(message, mapping)
             } catch {
                 refuse(message, error)
+                return .done
             }
-            return true
+        }
+
+        /// Maps the message and, for a `registry: true` rule, asks the registry (cache, else the waiting room).
+        func mapOrWait(_ message: InboundMessage, _ mapping: MappingRuleSet) throws(RejectReason) -> MappedStep {
+            let now = rateLimiter.isEnabled ? clock.now() : 0
+            let outcome = try message.payload.withUnsafeBytes { payload in
+                Result { () throws(RejectReason) -> MappingRuleSet.Outcome in
+                    try mapping.map(topic: message.topic, payload: payload, receivedAtNanos: message.receivedAtNanos,
+                                    maxPayloadBytes: configuration.validator.maxPayloadBytes,
+                                    rateLimiter: &rateLimiter, now: now, scratch: &mappingScratch)
+                }
+            }.get()
+            guard case let .mapped(_, database, lineCount, skipped, registryDevice) = outcome else { return .envelope }
+            // README "Mapping other devices": after the fields, the registry (REGISTRY=none: no check).
+            if let registryDevice, let waits {
+                switch try waits.authorize(device: registryDevice, message, lines: {
+                    MappedLines(database: database, lines: mappingScratch.output, lineCount: lineCount, skippedFields: skipped)
+                }) {
+                case .authorized: break
+                case .waiting: return .done
+                case .full: return .full(registryDevice, database: database, lineCount: lineCount, skippedFields: skipped)
+                }
+            }
+            append(database: database, lines: mappingScratch.output, lineCount: lineCount, skippedFields: skipped)
+            return .done
+        }
+
+        /// A mapped message's lines into its database's buffer.
+        func append(database: String, lines: [UInt8], lineCount: Int, skippedFields: Int) {
+            if database != current?.database {
+                if let current { buffers[current.database] = current.buffer }
+                current = (database, buffers.removeValue(forKey: database) ?? DatabaseBuffer())
+                lastTenant = nil
+            }
+            current!.buffer.append(lines: lines, lineCount: lineCount)
+            counters.skippedFields += skippedFields
+            counters.enqueued += 1
         }
 
         func encode(_ validated: ValidatedMessage, receivedAtNanos: Int64) throws(RejectReason) {
@@ -139,7 +169,13 @@ public final class IngestPipeline: Service {
             for item in released {
                 do throws(RejectReason) {
                     if let refusal = item.refusal { throw refusal }
-                    try encode(item.validated, receivedAtNanos: item.message.receivedAtNanos)
+                    switch item.work {
+                    case let .envelope(validated):
+                        try encode(validated, receivedAtNanos: item.message.receivedAtNanos)
+                    case let .mapped(mapped):
+                        append(database: mapped.database, lines: mapped.lines, lineCount: mapped.lineCount,
+                               skippedFields: mapped.skippedFields)
+                    }
                 } catch {
                     refuse(item.message, error)
                 }
@@ -168,6 +204,22 @@ public final class IngestPipeline: Service {
             metrics.publish(counters)
         }
 
+        /// The waiting room is full: backpressure, never a drop. Takes nothing more from the intake,
+        /// releasing what lookups answer, until `decide` (asking the room again) no longer says full.
+        func untilRoom(
+            _ decide: () throws(RejectReason) -> RegistryWaits.Decision
+        ) async throws(RejectReason) -> RegistryWaits.Decision {
+            guard let waits else { return .authorized }
+            while true {
+                await flush()
+                await waits.waitForAnswer()
+                release(waits.takeReleased())
+                let decision = try decide()
+                if case .full = decision { continue }
+                return decision
+            }
+        }
+
         while true {
             if let released = waits?.takeReleased(), !released.isEmpty {
                 release(released)
@@ -179,7 +231,29 @@ public final class IngestPipeline: Service {
             let mapping = configuration.mapping?.current
             for message in chunk {
                 counters.received += 1
-                if let mapping, mapped(message, mapping) { continue }
+                if let mapping {
+                    switch mapped(message, mapping) {
+                    case .envelope: break
+                    case .done: continue
+                    case let .full(device, database, lineCount, skipped):
+                        do throws(RejectReason) {
+                            // `mappingScratch.output` still holds the message's lines: releasing others
+                            // meanwhile appends their own copies and maps nothing.
+                            let decision = try await untilRoom { () throws(RejectReason) -> RegistryWaits.Decision in
+                                try waits?.authorize(device: device, message, lines: {
+                                    MappedLines(database: database, lines: mappingScratch.output, lineCount: lineCount,
+                                                skippedFields: skipped)
+                                }) ?? .authorized
+                            }
+                            if case .authorized = decision {
+                                append(database: database, lines: mappingScratch.output, lineCount: lineCount, skippedFields: skipped)
+                            }
+                        } catch {
+                            refuse(message, error)
+                        }
+                        continue
+                    }
+                }
                 do throws(RejectReason) {
                     // The clock is read only for the rate limiter.
                     let now = rateLimiter.isEnabled ? clock.now() : 0
@@ -187,12 +261,10 @@ public final class IngestPipeline: Service {
                         topic: message.topic, payload: message.payload, rateLimiter: &rateLimiter, now: now)
                     if let waits {
                         var decision = try waits.authorize(validated, message)
-                        while case .full = decision {
-                            // Backpressure, never a drop: take nothing more until a lookup answers.
-                            await flush()
-                            await waits.waitForAnswer()
-                            release(waits.takeReleased())
-                            decision = try waits.authorize(validated, message)
+                        if case .full = decision {
+                            decision = try await untilRoom { () throws(RejectReason) -> RegistryWaits.Decision in
+                                try waits.authorize(validated, message)
+                            }
                         }
                         if case .waiting = decision { continue }
                     }

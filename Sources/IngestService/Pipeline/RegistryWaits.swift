@@ -5,19 +5,31 @@ import IngestCore
 /// `LookupWaitingRoom`; this type executes them: it asks the auth cache, starts one lookup per
 /// waiting device, and hands messages back once their device's lookup answered.
 ///
+/// Envelope messages and mapped messages of `registry: true` rules (README "Mapping other devices")
+/// wait in the same room, by the same (tenant, device) key, so a device keeps its order whichever
+/// rule maps it.
+///
 /// Owned by the pipeline's task alone (a class only so the pipeline's loop can share it with its
 /// helpers; never shared across tasks), so the hot path takes no lock of its own: a message of a
 /// cached device while nothing waits costs one comparison more than the cache hit.
 final class RegistryWaits {
+    /// What a waiting message becomes once its device may write.
+    enum Work {
+        /// An envelope, checked against the record (status, site, token) and encoded on release.
+        case envelope(ValidatedMessage)
+        /// A mapped message's lines, made before it waited: only the device's status is checked.
+        case mapped(MappedLines)
+    }
+
     struct Waiting {
         var message: InboundMessage
-        var validated: ValidatedMessage
+        var work: Work
     }
 
     /// A message whose device's lookup answered: `refusal` nil means it may be written.
     struct Released {
         var message: InboundMessage
-        var validated: ValidatedMessage
+        var work: Work
         var refusal: RejectReason?
     }
 
@@ -50,27 +62,51 @@ final class RegistryWaits {
         if !room.isEmpty {
             let key = validated.address.deviceKey
             if room.isWaiting(key) {
-                return room.admit(Waiting(message: message, validated: validated), of: key, bytes: message.payload.count) == .full
-                    ? .full : .waiting
+                return waitBehind(Waiting(message: message, work: .envelope(validated)), of: key, bytes: message.payload.count)
             }
         }
         switch try auth.authorizeCached(validated) {
         case .authorized:
             return .authorized
         case let .needsLookup(pending):
-            switch room.admit(Waiting(message: message, validated: validated), of: pending.key, bytes: message.payload.count) {
-            case .full:
-                return .full
-            case .waitBehind:
-                return .waiting
-            case .startLookup:
-                let auth = self.auth
-                let answers = self.answers
-                // A task per device looked up, not per message: it ends within REGISTRY_WAIT_SECONDS
-                // (`AuthService.resolve`), and the pipeline waits for every one before it returns.
-                Task { answers.post(pending.key, await auth.resolve(pending)) }
-                return .waiting
-            }
+            return admit(Waiting(message: message, work: .envelope(validated)), pending, bytes: message.payload.count)
+        }
+    }
+
+    /// The same for a mapped message of a `registry: true` rule: `lines` is asked for only when the
+    /// message has to wait (the caller's lines are in a buffer it reuses). A waiting mapped message
+    /// counts its payload and its lines against REGISTRY_WAIT_MAX_BYTES: it holds both.
+    func authorize(device key: DeviceKey, _ message: InboundMessage, lines: () -> MappedLines) throws(RejectReason) -> Decision {
+        if room.isWaiting(key) {
+            let mapped = lines()
+            return waitBehind(Waiting(message: message, work: .mapped(mapped)), of: key, bytes: message.payload.count + mapped.lines.count)
+        }
+        switch try auth.authorizeCached(device: key) {
+        case .authorized:
+            return .authorized
+        case let .needsLookup(pending):
+            let mapped = lines()
+            return admit(Waiting(message: message, work: .mapped(mapped)), pending, bytes: message.payload.count + mapped.lines.count)
+        }
+    }
+
+    private func waitBehind(_ waiting: Waiting, of key: DeviceKey, bytes: Int) -> Decision {
+        room.admit(waiting, of: key, bytes: bytes) == .full ? .full : .waiting
+    }
+
+    private func admit(_ waiting: Waiting, _ pending: AuthService.PendingLookup, bytes: Int) -> Decision {
+        switch room.admit(waiting, of: pending.key, bytes: bytes) {
+        case .full:
+            return .full
+        case .waitBehind:
+            return .waiting
+        case .startLookup:
+            let auth = self.auth
+            let answers = self.answers
+            // A task per device looked up, not per message: it ends within REGISTRY_WAIT_SECONDS
+            // (`AuthService.resolve`), and the pipeline waits for every one before it returns.
+            Task { answers.post(pending.key, await auth.resolve(pending)) }
+            return .waiting
         }
     }
 
@@ -84,14 +120,17 @@ final class RegistryWaits {
                 switch answer.result {
                 case let .success(entry):
                     do throws(RejectReason) {
-                        try auth.authorize(waiting.validated, entry: entry)
+                        switch waiting.work {
+                        case let .envelope(validated): try auth.authorize(validated, entry: entry)
+                        case .mapped: try auth.authorizeDevice(entry: entry)
+                        }
                     } catch {
                         refusal = error
                     }
                 case let .failure(reason):
                     refusal = reason
                 }
-                released.append(Released(message: waiting.message, validated: waiting.validated, refusal: refusal))
+                released.append(Released(message: waiting.message, work: waiting.work, refusal: refusal))
             }
         }
         return released
