@@ -104,6 +104,7 @@ final class MQTTSubscriberStateMachineTests: XCTestCase {
         let action = machine.receive(.connAck(refusal), now: 0, into: &out)
         XCTAssertEqual(action, .close(.refused(code: 0x86, reason: "bad user name or password", reasonString: "user unknown")))
         XCTAssertEqual(sent(&out), [], "nothing is sent to a broker that refused")
+        XCTAssertFalse(machine.connectionAccepted, "a refused connection is a failed attempt")
         var v311 = self.machine(.v311)
         v311.connectionOpened(now: 0, into: &out)
         XCTAssertEqual(v311.receive(.connAck(MQTTConnAck(sessionPresent: false, reasonCode: 5)), now: 0, into: &out),
@@ -294,6 +295,9 @@ final class MQTTSubscriberStateMachineTests: XCTestCase {
         }
         XCTAssertEqual(machine.receive(publish(1), now: 0, into: &out), .none)
         XCTAssertFalse(machine.disconnect(into: &out), "no DISCONNECT back to a broker that left")
+        XCTAssertTrue(machine.connectionAccepted, "a lost connection, not a failed attempt, while it closes")
+        machine.connectionClosed()
+        XCTAssertFalse(machine.connectionAccepted)
     }
 
     func testGracefulDisconnectOnlyWhenConnected() {

@@ -116,10 +116,8 @@ final class HealthServerTests: XCTestCase {
         snapshot.authCacheSize = 5
         snapshot.mqttConnected = true
         snapshot.mqttReconnects = 2
-        snapshot.deadLetterLines = 3
         snapshot.corruptFiles = 1
         snapshot.corruptLines = 7
-        snapshot.registryUp = false
         snapshot.pipeline.registryLookupsWaiting = 2
         snapshot.pipeline.registryMessagesWaiting = 7
         snapshot.registryLookupMilliseconds = 3001

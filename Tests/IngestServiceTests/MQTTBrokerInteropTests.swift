@@ -45,6 +45,9 @@ class MQTTBrokerInteropTests: XCTestCase {
         )
         configuration.client = client
         configuration.qos = qos
+        // MAX_PAYLOAD_BYTES above the 150 KB payload: a larger one is dropped by the broker (MQTT 5
+        // Maximum Packet Size) or cut short by the native client (README "MQTT clients").
+        configuration.maxPayloadBytes = 256 * 1024
         return configuration
     }
 

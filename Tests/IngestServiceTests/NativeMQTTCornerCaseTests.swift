@@ -94,7 +94,10 @@ final class NativeMQTTCornerCaseTests: XCTestCase {
             try connection.send(C.disconnect(code: 0x8B, properties: C.reasonString("maintenance until 10:00")))
             _ = try connection.readUntilClosed()
         }
-        try await eventually("the DISCONNECT logged") { running.logs.count("mqtt disconnected") == 2 }
+        // The refused CONNECT is a failed attempt ("mqtt connect failed"); the accepted connection the
+        // broker ends is the one "mqtt disconnected".
+        try await eventually("the DISCONNECT logged") { running.logs.count("mqtt disconnected") == 1 }
+        XCTAssertEqual(running.logs.with("mqtt connect failed").first?.metadata["reason_string"], "ACL denies scripted")
         try await running.stop()
         let refused = running.logs.with("mqtt connection refused: bad credentials or not authorised")
         XCTAssertEqual(refused.first?.metadata["reason_string"], "ACL denies scripted")

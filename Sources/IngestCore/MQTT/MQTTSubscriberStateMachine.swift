@@ -19,6 +19,8 @@ public struct MQTTSubscriberStateMachine: Sendable {
     }
 
     private var phase = Phase.idle
+    /// The broker accepted the current connection (CONNACK 0); stays true while it closes.
+    public private(set) var connectionAccepted = false
     private var keepAliveNanos: UInt64 = 0
     private var lastSentAt: UInt64 = 0
     private var pingSentAt: UInt64?
@@ -38,6 +40,7 @@ public struct MQTTSubscriberStateMachine: Sendable {
     public mutating func connectionOpened(now: UInt64, into out: inout [UInt8]) {
         acknowledgements.connectionEnded()
         phase = .awaitingConnAck(since: now)
+        connectionAccepted = false
         keepAliveNanos = UInt64(configuration.connect.keepAliveSeconds) * 1_000_000_000
         pingSentAt = nil
         pendingSubscriptions.removeAll()
@@ -49,6 +52,7 @@ public struct MQTTSubscriberStateMachine: Sendable {
     public mutating func connectionClosed() {
         acknowledgements.connectionEnded()
         phase = .idle
+        connectionAccepted = false
         pingSentAt = nil
     }
 
@@ -112,6 +116,7 @@ public struct MQTTSubscriberStateMachine: Sendable {
             return .close(.refused(code: connAck.reasonCode, reason: reason, reasonString: connAck.reasonString))
         }
         phase = .connected
+        connectionAccepted = true
         if let serverKeepAlive = connAck.serverKeepAlive { keepAliveNanos = UInt64(serverKeepAlive) * 1_000_000_000 }
         if !connAck.sessionPresent { acknowledgements.sessionEnded() }
         var limitations: [MQTTBrokerLimitation] = []

@@ -176,9 +176,6 @@ final class MQTTSessionEvents {
         }
     }
 
-    /// True between an accepted CONNACK and the end of that connection.
-    var isConnected: Bool { sessionUp }
-
     func markDown() {
         sessionUp = false
         metrics.setConnected(false)

@@ -111,12 +111,15 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
             }
             let ending = serve(connection)
             connection.transport.close()
+            // The protocol state, not `events`: a connection lost while the intake was full is already
+            // marked down there, and it was still a connection the broker had accepted.
+            let wasAccepted = protocolState.connectionAccepted
             protocolState.connectionClosed()
             guard let ending else { break }  // stopped
             var detail: Logger.Metadata = [:]
             if let reasonString = ending.reasonString { detail["reason_string"] = "\(reasonString)" }
             let delay: Duration
-            if events.isConnected {
+            if wasAccepted {
                 delay = events.disconnected(reason: ending.reason, detail: detail)
                 attempt = 0
             } else {
