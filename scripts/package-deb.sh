@@ -106,6 +106,10 @@ printf '/etc/default/ingestd\n/etc/ingestd/devices.json\n' > "$pkg/DEBIAN/conffi
 install -D -m 0644 /dev/stdin "$pkg/usr/share/lintian/overrides/ingestd" <<'OVERRIDES'
 # /etc/default/ingestd holds secrets (INFLUXDB_TOKEN, MQTT_PASSWORD, PG_PASS): not world-readable.
 ingestd: non-standard-file-perm 0640 != 0644 [etc/default/ingestd]
+# Yams (the MAPPING_FILE reader) builds its own copy of libyaml into the binary, as every Swift
+# package is linked statically; it reads the rule file once at start and on SIGHUP, never input from
+# devices (README "Dependencies, and why each is there").
+ingestd: embedded-library libyaml [usr/bin/ingestd]
 OVERRIDES
 
 # --- man page and completions, from the argument parser -----------------------------------------
