@@ -5,14 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 swift build --build-tests
-# DebianPackageTests packages this build's ingestd, which must carry the Swift runtime. Linking it with
-# --static-swift-stdlib reuses the objects just compiled (a relink of one binary, not a second build).
-# Objects compiled for the shared runtime do not name the static Foundation's own libraries
-# (CoreFoundation, ICU: an -static-stdlib compile records them), so the link names them itself.
-foundation_static=()
-for lib in Foundation CoreFoundation _FoundationICU _FoundationCShims _FoundationCollections \
-           FoundationEssentials FoundationInternationalization swiftSynchronization; do
-  foundation_static+=(-Xlinker "-l$lib")
-done
-swift build --product ingestd --static-swift-stdlib -Xlinker --start-group "${foundation_static[@]}" -Xlinker --end-group
+# DebianPackageTests packages an ingestd that carries the Swift runtime (--static-swift-stdlib). It is
+# built in a build folder of its own: objects compiled for the static runtime name the static
+# Foundation's libraries, so building them into .build would break the next link of the test bundle.
+swift build --product ingestd --static-swift-stdlib --scratch-path .build-static
+INGESTD_STATIC_BINARY="$PWD/.build-static/debug/ingestd"
+export INGESTD_STATIC_BINARY
 swift test --skip-build "$@"
