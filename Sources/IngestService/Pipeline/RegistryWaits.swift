@@ -42,20 +42,9 @@ final class RegistryWaits {
         case full
     }
 
-    /// Lookup tasks running at once. A cold cache (a start, a SIGHUP) makes every device a lookup at
-    /// once; each running lookup holds a task and its deadline race, so a fleet of thousands would
-    /// hold thousands of them. Past the bound a device's lookup waits in `queued`, its messages in the
-    /// room as usual; a database registry answers no faster than its pool anyway.
-    static let maxRunningLookups = 64
-
     private var room: LookupWaitingRoom<Waiting>
     private let auth: AuthService
     private let answers: LookupAnswers
-    /// Lookups started and not yet answered.
-    private var running = 0
-    /// Lookups waiting for one of the `maxRunningLookups` slots, oldest first.
-    private var queued: [AuthService.PendingLookup] = []
-    private var queuedHead = 0
 
     init(auth: AuthService, limits: LookupWaitingRoom<Waiting>.Limits, intake: IntakeQueue) {
         self.auth = auth
@@ -112,33 +101,12 @@ final class RegistryWaits {
         case .waitBehind:
             return .waiting
         case .startLookup:
-            if running < Self.maxRunningLookups {
-                start(pending)
-            } else {
-                queued.append(pending)
-            }
+            let auth = self.auth
+            let answers = self.answers
+            // A task per device looked up, not per message: it ends within REGISTRY_WAIT_SECONDS
+            // (`AuthService.resolve`), and the pipeline waits for every one before it returns.
+            Task { answers.post(pending.key, await auth.resolve(pending)) }
             return .waiting
-        }
-    }
-
-    private func start(_ pending: AuthService.PendingLookup) {
-        running += 1
-        let auth = self.auth
-        let answers = self.answers
-        // A task per device looked up, not per message: it ends within REGISTRY_WAIT_SECONDS
-        // (`AuthService.resolve`), and the pipeline waits for every one before it returns.
-        Task { answers.post(pending.key, await auth.resolve(pending)) }
-    }
-
-    /// Starts queued lookups while slots are free.
-    private func startQueued() {
-        while running < Self.maxRunningLookups, queuedHead < queued.count {
-            start(queued[queuedHead])
-            queuedHead += 1
-        }
-        if queuedHead == queued.count {
-            queued.removeAll(keepingCapacity: true)
-            queuedHead = 0
         }
     }
 
@@ -146,10 +114,7 @@ final class RegistryWaits {
     func takeReleased() -> [Released] {
         guard !room.isEmpty else { return [] }
         var released: [Released] = []
-        let answered = answers.takeAll()
-        running -= answered.count
-        startQueued()
-        for answer in answered {
+        for answer in answers.takeAll() {
             for waiting in room.release(answer.key) {
                 var refusal: RejectReason?
                 switch answer.result {
