@@ -51,9 +51,6 @@ final class GatedRegistry: DeviceRegistry {
         self.gated = gated
     }
 
-    /// Lookups hanging at the gate now.
-    var hanging: Int { gate.withLock { $0.waiting.count } }
-
     func open() {
         let waiting = gate.withLock { gate in
             gate.open = true
@@ -273,32 +270,6 @@ final class IngestPipelineTests: XCTestCase {
         XCTAssertEqual(counters.enqueued, 7)
         XCTAssertEqual(counters.registryMessagesWaiting, 0)
         XCTAssertEqual(counters.registryLookupsWaiting, 0)
-    }
-
-    /// A cold cache makes every device a lookup at once: at most `maxRunningLookups` run, the other
-    /// devices wait for a slot, and every message is written once the registry answers.
-    func testLookupsUnderWayAreBoundedAndTheRestWaitForASlot() async throws {
-        let devices = (0..<100).map { "d\($0)" }
-        let registry = GatedRegistry(devices: devices, gated: Set(devices))
-        let auth = AuthService(registry: registry, configuration: .init(maxSize: 1000, ttlSeconds: 600, negativeTTLSeconds: 10,
-                                                                         registryWaitSeconds: 60),
-                               requireToken: false, clock: ManualClock(), logger: logger)
-        let (intake, sink, pipeline, group, running) = start(auth: auth)
-        intake.put(contentsOf: devices.enumerated().map { message("a", $1, seq: $0) })
-        try await waitFor("every message waiting") { pipeline.metrics.snapshot.registryMessagesWaiting == 100 }
-        try await waitFor("the bound of lookups under way reached") { registry.hanging == RegistryWaits.maxRunningLookups }
-        // A moment in which nothing may happen: no lookup beyond the bound starts.
-        try await Task.sleep(for: .milliseconds(200))
-        XCTAssertEqual(registry.hanging, RegistryWaits.maxRunningLookups)
-        XCTAssertEqual(sink.lines.count, 0)
-
-        registry.open()
-        intake.close()
-        try await waitFor("every device's line") { sink.lines.count == 100 }
-        await group.triggerGracefulShutdown()
-        try await running.value
-        XCTAssertEqual(pipeline.metrics.snapshot.enqueued, 100)
-        XCTAssertEqual(pipeline.metrics.snapshot.registryMessagesWaiting, 0)
     }
 
     /// Beyond the bound, the pipeline hands over what it has and stops taking from the intake until a
