@@ -7,16 +7,14 @@ extension BatchWriter {
             inFlight += 1
             inFlightBatches[batch.id] = batch
             let client = self.client
-            let now = self.now
             Task {
-                let started = now()
                 let result = await client.write(database: batch.database, body: batch.body, lineCount: batch.lineCount)
-                self.finished(batch, result: result, elapsed: now() - started)
+                self.finished(batch, result: result)
             }
         }
     }
 
-    private func finished(_ batch: Batch, result: InfluxWriteResult, elapsed: Duration) {
+    private func finished(_ batch: Batch, result: InfluxWriteResult) {
         inFlight -= 1
         inFlightBatches[batch.id] = nil
         if spooledAtShutdown.remove(batch.id) != nil {
@@ -27,8 +25,6 @@ extension BatchWriter {
         case .written:
             metrics.batchesOK.wrappingAdd(1, ordering: .relaxed)
             metrics.linesWritten.wrappingAdd(batch.lineCount, ordering: .relaxed)
-            metrics.writeLatencyMicrosecondsSum.wrappingAdd(Int(elapsed / .microseconds(1)), ordering: .relaxed)
-            metrics.writeLatencyCount.wrappingAdd(1, ordering: .relaxed)
             metrics.influxUp.store(1, ordering: .relaxed)
             linesInMemory -= batch.lineCount
             if batch.failedAttempts > 0 {

@@ -27,9 +27,6 @@ public final class WriterMetrics: Sendable {
     /// 1 after the last attempt got an answer from InfluxDB that is not a retryable failure, 0
     /// after a retryable failure (connection error, timeout, 5xx, 429, 401/403, 404), starts at 1.
     public let influxUp = Atomic<Int>(1)
-    /// Sum and count of the durations of successful writes, in microseconds.
-    public let writeLatencyMicrosecondsSum = Atomic<Int>(0)
-    public let writeLatencyCount = Atomic<Int>(0)
     private let lastError = Mutex<String?>(nil)
 
     public init() {}
