@@ -74,9 +74,11 @@ enum DeadlineRace {
                 defer { state.continuation = nil; state.work = nil; state.timer = nil }
                 return (state.continuation, state.work, state.timer)
             }
-            continuation?.resume(with: result)
+            // The loser is cancelled before the caller resumes, so nothing the caller does next can
+            // find it still uncancelled.
             work?.cancel()
             timer?.cancel()
+            continuation?.resume(with: result)
         }
     }
 }
