@@ -36,9 +36,11 @@ extension AuthService {
         let concurrency = max(1, min(registry.maxConcurrentLookups ?? batch.count, batch.count))
         let work = Task {
             @Sendable func lookUp(_ index: Int) async {
+                // The lookup's own duration, without the batch's earlier lookups it waited behind.
+                let began = ContinuousClock.now
                 guard let result = await lookUpWithRetries(batch[index], started: started, waitLimit: waitLimit, race: race),
                       race.claim(index) else { return }
-                recordLookup(ContinuousClock.now - started)
+                recordLookup(ContinuousClock.now - began)
                 answer(batch[index].key, result)
             }
             if concurrency == 1 {
