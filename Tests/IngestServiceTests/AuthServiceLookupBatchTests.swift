@@ -77,7 +77,7 @@ final class AuthServiceLookupBatchTests: XCTestCase {
     /// each once; the others are answered without waiting for them; a late answer changes nothing.
     func testTheDeadlineAnswersEachHungDeviceOfABatchOnceAndTheOthersAtOnce() async throws {
         let registry = ObservedRegistry(hung: ["h1", "h2"], maxConcurrentLookups: nil)
-        let auth = auth(registry, waitSeconds: 0.5)
+        let auth = auth(registry, waitSeconds: 2)
         let answers = Mutex<[Answer]>([])
         let started = ContinuousClock.now
         auth.startLookups(try pending(auth, ["h1", "ok", "h2"])) { key, result in answers.withLock { $0.append((key, result)) } }
@@ -86,10 +86,10 @@ final class AuthServiceLookupBatchTests: XCTestCase {
         let first = try XCTUnwrap(answers.withLock { $0.first })
         XCTAssertEqual(first.key.deviceID, "ok")
         XCTAssertNotNil(try? first.result.get().record)
-        XCTAssertLessThan(ContinuousClock.now - started, .milliseconds(500), "not held up by the hung devices of its batch")
+        XCTAssertEqual(answers.withLock { $0.count }, 1, "not held up by the hung devices of its batch")
 
         try await eventually("the deadline's answers", timeout: 30, every: 0.005) { answers.withLock { $0.count } >= 3 }
-        XCTAssertGreaterThanOrEqual(ContinuousClock.now - started, .milliseconds(500))
+        XCTAssertGreaterThanOrEqual(ContinuousClock.now - started, .seconds(2), "not before the deadline")
         for answer in answers.withLock({ $0.dropFirst() }) {
             guard case .failure(.registryUnavailable) = answer.result else { return XCTFail("\(answer.key.deviceID): \(answer.result)") }
         }
