@@ -184,6 +184,8 @@ public final class IngestPipeline: Service {
 
         /// Hands this round's lines to the writer, one call per database.
         func flush() async {
+            // This round's lookups start before anything waits (README "Slow or hung registry").
+            waits?.startLookups()
             if let held = current {
                 buffers[held.database] = held.buffer
                 current = nil
