@@ -258,6 +258,12 @@ public struct Settings: Sendable {
             throw .conflict(names: ["MQTT_QOS", "MQTT_CLIENT"],
                             reason: "QoS 2 with libmosquitto can lose a message across a restart; use MQTT_CLIENT=native or MQTT_QOS=1")
         }
+        if mqttClient == .libmosquitto, durability.acknowledgesWhenSafe {
+            // libmosquitto sends PUBACK/PUBREC before ingestd sees the message, so it cannot wait until
+            // the message is safe (README "Delivery guarantees").
+            throw .conflict(names: ["DURABILITY", "MQTT_CLIENT"],
+                            reason: "DURABILITY=\(durability.rawValue) acknowledges a message only once it is safe, which libmosquitto cannot do (it acknowledges before ingestd sees the message); use MQTT_CLIENT=native or DURABILITY=memory")
+        }
         if (influxUsername == nil) != (influxPassword == nil) {
             throw .conflict(names: ["INFLUXDB_USERNAME", "INFLUXDB_PASSWORD"], reason: "set both or neither")
         }

@@ -66,8 +66,9 @@ extension BatchWriter {
         resumeIdleWaitersIfIdle()
     }
 
-    /// Tells the crash journal which lines are safe (in InfluxDB, the spool or the dead-letter
-    /// folder): every number below the smallest one still buffered, queued, in flight or arriving.
+    /// Tells the crash journal (and the MQTT acknowledgements) which lines are safe (in InfluxDB, the
+    /// spool or the dead-letter folder): every number below the smallest one still buffered, queued,
+    /// in flight or arriving.
     func acknowledgeJournal() {
         guard let journal, let highest = highestSequence else { return }
         var lowest = UInt64.max

@@ -31,7 +31,7 @@ public actor BatchWriter: Service {
 
     let client: any InfluxWriting
     let store: (any OverflowStore)?
-    let journal: CrashJournal?
+    let journal: (any SafeSequenceObserver)?
     let logger: Logger
     let backoff: RetryBackoff
     /// Time since the writer was created, on the injected clock.
@@ -106,7 +106,7 @@ public actor BatchWriter: Service {
         configuration: BatchWriterConfiguration,
         client: some InfluxWriting,
         store: (any OverflowStore)? = nil,
-        journal: CrashJournal? = nil,
+        journal: (any SafeSequenceObserver)? = nil,
         logger: Logger,
         clock: C = ContinuousClock()
     ) where C.Duration == Duration {

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
+import UnixSignals
 
 /// The MQTT intake: a ServiceLifecycle `Service` that keeps a broker connection up and copies every
 /// message into an `IntakeQueue`, through the client `MQTT_CLIENT` names: `NativeMQTTSession` (the
@@ -42,11 +43,22 @@ public final class MQTTSource: Service, Sendable {
     public let metrics = MQTTMetrics()
     private let logger: Logger
     private let started = Atomic<Bool>(false)
+    /// DURABILITY=journal/broker: acknowledgements wait for the relay (native client only).
+    private let acknowledgements: AcknowledgementRelay?
+    private let acknowledgementWaitAtStop: Duration
 
-    public init(configuration: MQTTConfiguration, intake: IntakeQueue, logger: Logger) {
+    /// `acknowledgements`: the native client acknowledges a message only once the relay released it,
+    /// and at a stop waits up to `acknowledgementWaitAtStop` for those still due (README "Delivery
+    /// guarantees"). libmosquitto acknowledges before ingestd sees a message, so it cannot take one.
+    public init(configuration: MQTTConfiguration, intake: IntakeQueue, logger: Logger,
+                acknowledgements: AcknowledgementRelay? = nil, acknowledgementWaitAtStop: Duration = .seconds(20)) {
+        precondition(acknowledgements == nil || configuration.client == .native,
+                     "deferred acknowledgements need the native MQTT client")
         self.configuration = configuration
         self.intake = intake
         self.logger = logger
+        self.acknowledgements = acknowledgements
+        self.acknowledgementWaitAtStop = acknowledgementWaitAtStop
     }
 
     /// Runs until graceful shutdown (or cancellation), then disconnects cleanly, closes the intake
@@ -63,7 +75,9 @@ public final class MQTTSource: Service, Sendable {
         do {
             switch configuration.client {
             case .native:
-                session = try NativeMQTTSession(configuration: configuration, intake: intake, metrics: metrics, logger: logger)
+                session = try NativeMQTTSession(configuration: configuration, intake: intake, metrics: metrics, logger: logger,
+                                                acknowledgements: acknowledgements,
+                                                acknowledgementWaitAtStop: acknowledgementWaitAtStop)
             case .libmosquitto:
                 session = try MosquittoSession(configuration: configuration, intake: intake, metrics: metrics, logger: logger)
             }
@@ -90,6 +104,20 @@ public final class MQTTSource: Service, Sendable {
         thread.name = "mqtt-loop"
         thread.start()
 
+        // With deferred acknowledgements the stop waits for them; a second SIGTERM/SIGINT (the first
+        // starts the graceful shutdown) disconnects at once, as it stops the writer's wait.
+        var secondSignal: Task<Void, Never>?
+        if acknowledgements != nil, let native = session as? NativeMQTTSession {
+            let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
+            secondSignal = Task {
+                var seen = 0
+                for await _ in signals {
+                    seen += 1
+                    if seen >= 2 { native.abandonAcknowledgementWait(); return }
+                }
+            }
+        }
+        defer { secondSignal?.cancel() }
         let intake = self.intake
         await withTaskCancellationHandler {
             await withGracefulShutdownHandler {

@@ -24,9 +24,17 @@ import Synchronization
 /// ## Delivery
 /// A QoS 1 PUBACK (QoS 2 PUBREC) is sent only after the intake has taken the message, in the order
 /// the PUBLISHes arrived. While the intake is full, this thread waits in `put` and nothing more is
-/// acknowledged or read, so the broker keeps the rest (TCP backpressure), and PINGREQs keep the
-/// connection alive meanwhile; if the intake closes instead (cancellation), what it did not take is
-/// never acknowledged and the broker delivers it again on the next connection.
+/// read, so the broker keeps the rest (TCP backpressure), and PINGREQs keep the connection alive
+/// meanwhile; if the intake closes instead (cancellation), what it did not take is never
+/// acknowledged and the broker delivers it again on the next connection.
+///
+/// With `acknowledgements` (DURABILITY=journal or broker) taking is not enough: an acknowledgement
+/// leaves only once the `AcknowledgementRelay` released its message (its lines are fsynced in the
+/// journal, or in InfluxDB or the spool). This thread polls the relay's wake pipe beside the socket,
+/// so it sends them as soon as they may leave, still in arrival order (`AcknowledgementCursor`). On a
+/// stop it reads no more, closes the intake so the pipeline drains, and waits up to
+/// `acknowledgementWaitAtStop` for the acknowledgements of what it handed on before it disconnects;
+/// what is not safe by then stays unacknowledged and the broker delivers it again.
 ///
 /// ## Oversized messages
 /// A PUBLISH larger than `MQTTConfiguration.receivePacketLimit` is not read whole: its head (topic
@@ -44,6 +52,9 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
     let intake: IntakeQueue
     let metrics: MQTTMetrics
     let logger: Logger
+    /// DURABILITY=journal/broker: acknowledgements wait for it (see "Delivery").
+    let acknowledgements: AcknowledgementRelay?
+    let acknowledgementWaitAtStop: Duration
 
     /// Longest wait in `poll`: bounds how quickly a stop request and the heartbeat are noticed.
     private static let pollMilliseconds: Int32 = 100
@@ -51,6 +62,8 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
     private static let connectTimeoutSeconds = 30.0
 
     private let stopFlag = Atomic<Bool>(false)
+    /// A second stop request: disconnect without waiting for acknowledgements.
+    private let abandonFlag = Atomic<Bool>(false)
     private let tlsContext: TLSContext?
     private let decoder: MQTTPacketDecoder
     /// The largest packet read whole (`MQTTConfiguration.receivePacketLimit`).
@@ -61,12 +74,17 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
     private var protocolState: MQTTSubscriberStateMachine
     /// This turn's messages, handed to the intake in one `put`.
     private var burst: [InboundMessage] = []
+    /// Which released messages are this connection's to acknowledge (with `acknowledgements`).
+    private var cursor = AcknowledgementCursor()
 
-    init(configuration: MQTTConfiguration, intake: IntakeQueue, metrics: MQTTMetrics, logger: Logger) throws {
+    init(configuration: MQTTConfiguration, intake: IntakeQueue, metrics: MQTTMetrics, logger: Logger,
+         acknowledgements: AcknowledgementRelay? = nil, acknowledgementWaitAtStop: Duration = .seconds(20)) throws {
         self.configuration = configuration
         self.intake = intake
         self.metrics = metrics
         self.logger = logger
+        self.acknowledgements = acknowledgements
+        self.acknowledgementWaitAtStop = acknowledgementWaitAtStop
         self.events = MQTTSessionEvents(configuration: configuration, metrics: metrics, logger: logger)
         self.decoder = MQTTPacketDecoder(protocolVersion: configuration.protocolVersion)
         self.receiveLimit = configuration.receivePacketLimit
@@ -91,6 +109,9 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
     func close() {}
 
     func requestStop() { stopFlag.store(true, ordering: .releasing) }
+
+    /// A second stop signal: disconnect without waiting for the acknowledgements still due.
+    func abandonAcknowledgementWait() { abandonFlag.store(true, ordering: .releasing) }
 
     private var stopRequested: Bool { stopFlag.load(ordering: .acquiring) }
 
@@ -147,6 +168,7 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
         let now = monotonicNanos()
         let connection = MQTTConnection(transport: transport, now: now)
         connection.queue { protocolState.connectionOpened(now: now, into: &$0) }
+        cursor.connectionOpened()
         return connection
     }
 
@@ -177,7 +199,10 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
         } catch {
             return Ending(reason: ending?.description ?? error.description, reasonString: ending?.reasonString)
         }
-        if protocolState.isConnected { disconnectCleanly(connection) }
+        if protocolState.isConnected {
+            if acknowledgements != nil { awaitAcknowledgementsAtStop(connection) }
+            disconnectCleanly(connection)
+        }
         return nil
     }
 
@@ -187,15 +212,23 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
         if !connection.transport.hasBufferedInput {
             var events = Int16(POLLIN)
             if connection.hasPendingOutput { events |= Int16(POLLOUT) }
-            var entry = pollfd(fd: connection.transport.descriptor, events: events, revents: 0)
-            let ready = poll(&entry, 1, Self.pollMilliseconds)
+            // The relay's wake pipe (DURABILITY=journal/broker), or -1, which poll ignores.
+            var entries = [pollfd(fd: connection.transport.descriptor, events: events, revents: 0),
+                           pollfd(fd: acknowledgements?.wakeDescriptor ?? -1, events: Int16(POLLIN), revents: 0)]
+            let ready = poll(&entries, 2, Self.pollMilliseconds)
             if ready < 0 {
                 if errno == EINTR { return }
                 throw .io(systemError())
             }
             if ready == 0 { return }
-            if entry.revents & Int16(POLLOUT) != 0 { try connection.flush(now: monotonicNanos()) }
-            if entry.revents & Int16(POLLIN | POLLERR | POLLHUP) == 0 { return }
+            if entries[1].revents != 0 {
+                acknowledgements?.drainWake()
+                sendReleasedAcknowledgements(connection)
+                try connection.flush(now: monotonicNanos())
+            }
+            let revents = entries[0].revents
+            if revents & Int16(POLLOUT) != 0 { try connection.flush(now: monotonicNanos()) }
+            if revents & Int16(POLLIN | POLLERR | POLLHUP) == 0 { return }
         }
         guard try connection.readAvailable() > 0 else { return }
         let receivedAt = loopWallClock.nanosecondsSinceEpoch()
@@ -295,13 +328,31 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
             }
             burst.removeAll(keepingCapacity: true)
         }
-        let now = monotonicNanos()
-        connection.queue { protocolState.messagesTaken(taken, now: now, into: &$0) }
+        if acknowledgements != nil {
+            cursor.handedOn(taken)
+            sendReleasedAcknowledgements(connection)
+        } else {
+            let now = monotonicNanos()
+            connection.queue { protocolState.messagesTaken(taken, now: now, into: &$0) }
+        }
     }
 
-    /// How often a blocked `put` looks at the keep-alive: a fraction of it, at most a second.
+    /// DURABILITY=journal/broker: queues the acknowledgements of this connection's messages the relay
+    /// released since the last call, in arrival order (and a protocol violation's DISCONNECT after
+    /// them, as `messagesTaken` does).
+    private func sendReleasedAcknowledgements(_ connection: MQTTConnection) {
+        guard let acknowledgements else { return }
+        let count = cursor.take(released: acknowledgements.released)
+        let now = monotonicNanos()
+        connection.queue { protocolState.messagesTaken(count, now: now, into: &$0) }
+    }
+
+    /// How often a blocked `put` looks at the keep-alive: a fraction of it, at most a second. With
+    /// acknowledgements waiting for the relay it also sends those, so more often: the broker's window
+    /// must not stay shut while the intake is full.
     private var keepAliveCheckInterval: Duration {
-        .milliseconds(min(1000, max(100, configuration.keepAliveSeconds * 1000 / 4)))
+        if acknowledgements != nil { return .milliseconds(20) }
+        return .milliseconds(min(1000, max(100, configuration.keepAliveSeconds * 1000 / 4)))
     }
 
     /// While the intake is full: a PINGREQ when one is due, written at once (the loop is not
@@ -309,6 +360,7 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
     /// broker closed the connection anyway, `mqtt_connected` says so at once, not only once the
     /// intake has room again (the next read then ends the connection and reconnects).
     private func keepAliveWhileBlocked(_ connection: MQTTConnection) {
+        sendReleasedAcknowledgements(connection)
         let now = monotonicNanos()
         connection.queue { protocolState.tickWhileBlocked(now: now, into: &$0) }
         var lost = false
@@ -325,6 +377,46 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
                 "host": "\(configuration.host)", "port": "\(configuration.port)",
                 "note": "reconnects once the intake has room; what was not acknowledged is delivered again",
             ])
+        }
+    }
+
+    /// A stop with DURABILITY=journal/broker: reads nothing more, closes the intake (so the pipeline
+    /// drains it and the writer, already flushing at once, writes the rest), and sends the
+    /// acknowledgements of what this connection handed on as the relay releases them, until all are
+    /// sent, `acknowledgementWaitAtStop` passed, a second stop request came, or the connection failed.
+    /// What is left unacknowledged the broker delivers again (README "Delivery guarantees").
+    private func awaitAcknowledgementsAtStop(_ connection: MQTTConnection) {
+        guard let acknowledgements else { return }
+        intake.close()
+        let start = monotonicNanos()
+        let deadline = start + UInt64(max(0, acknowledgementWaitAtStop / .milliseconds(1))) * 1_000_000
+        let waiting = cursor.outstanding
+        logger.info("mqtt stopping: acknowledging what is safe before disconnecting", metadata: [
+            "messages": "\(waiting)", "timeout_ms": "\(acknowledgementWaitAtStop / .milliseconds(1))",
+        ])
+        do throws(MQTTTransportError) {
+            while cursor.outstanding > 0 && monotonicNanos() < deadline && !abandonFlag.load(ordering: .acquiring) {
+                var entry = pollfd(fd: acknowledgements.wakeDescriptor, events: Int16(POLLIN), revents: 0)
+                _ = poll(&entry, 1, Self.pollMilliseconds)
+                acknowledgements.drainWake()
+                sendReleasedAcknowledgements(connection)
+                keepAliveWhileBlocked(connection)
+                if connection.hasPendingOutput { try connection.flush(now: monotonicNanos()) }
+                if metrics.connected == 0 { break }
+            }
+        } catch {
+            logger.warning("mqtt connection lost while acknowledging at stop", metadata: ["error": "\(error)"])
+        }
+        let left = cursor.outstanding
+        let metadata: Logger.Metadata = [
+            "acknowledged": "\(waiting - left)", "unacknowledged": "\(left)",
+            "waited_ms": "\((monotonicNanos() - start) / 1_000_000)",
+        ]
+        if left == 0 {
+            logger.info("mqtt stopping: every message handed on is acknowledged", metadata: metadata)
+        } else {
+            logger.warning("mqtt stopping: messages not yet safe stay unacknowledged; the broker delivers them again",
+                           metadata: metadata)
         }
     }
 
