@@ -131,12 +131,21 @@ public struct IngestDaemon: Sendable {
             safeLines = acknowledgements
         }
 
+        if settings.durability.acknowledgesWhenSafe, settings.mqttProtocol == .v311 {
+            logger.warning("MQTT 3.1.1 has no Receive Maximum: the broker's own window bounds the rate while acknowledgements wait until a message is safe", metadata: [
+                "variable": "DURABILITY", "durability": "\(settings.durability.rawValue)",
+                "hint": "raise the broker's limit (mosquitto: max_inflight_messages, default 20) or use MQTT_PROTOCOL=5",
+            ])
+        }
+
         let intake = IntakeQueue(capacity: settings.intakeCapacity)
         var mqttConfiguration = settings.mqttConfiguration
         mqttConfiguration.topics = settings.subscriptions(for: mappingStore?.current)
         let mqtt = MQTTSource(configuration: mqttConfiguration, intake: intake, logger: logger,
                               acknowledgements: acknowledgements,
-                              acknowledgementWaitAtStop: .seconds(settings.shutdownTimeoutSeconds))
+                              // Half the stop's time: the writer's drain, which follows, keeps its own
+                              // SHUTDOWN_TIMEOUT_SECONDS, and systemd's TimeoutStopSec (45 s) must cover both.
+                              acknowledgementWaitAtStop: .milliseconds(settings.shutdownTimeoutSeconds * 500))
         let client = InfluxClient(configuration: settings.influxClientConfiguration, logger: logger)
         let writerClient: any InfluxWriting = exporter.map { InstrumentedInfluxWriter(wrapping: client, exporter: $0) } ?? client
         let writer = BatchWriter(configuration: settings.batchWriterConfiguration, client: writerClient, store: store,
