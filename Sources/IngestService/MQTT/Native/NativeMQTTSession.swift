@@ -57,13 +57,13 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
     let acknowledgementWaitAtStop: Duration
 
     /// Longest wait in `poll`: bounds how quickly a stop request and the heartbeat are noticed.
-    private static let pollMilliseconds: Int32 = 100
+    static let pollMilliseconds: Int32 = 100
     /// TCP connect, TLS handshake and CONNACK must each complete within this.
     private static let connectTimeoutSeconds = 30.0
 
     private let stopFlag = Atomic<Bool>(false)
     /// A second stop request: disconnect without waiting for acknowledgements.
-    private let abandonFlag = Atomic<Bool>(false)
+    let abandonFlag = Atomic<Bool>(false)
     private let tlsContext: TLSContext?
     private let decoder: MQTTPacketDecoder
     /// The largest packet read whole (`MQTTConfiguration.receivePacketLimit`).
@@ -71,11 +71,13 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
 
     // Loop-thread confined (see the type's documentation).
     private let events: MQTTSessionEvents
-    private var protocolState: MQTTSubscriberStateMachine
+    var protocolState: MQTTSubscriberStateMachine
     /// This turn's messages, handed to the intake in one `put`.
     private var burst: [InboundMessage] = []
     /// Which released messages are this connection's to acknowledge (with `acknowledgements`).
-    private var cursor = AcknowledgementCursor()
+    var cursor = AcknowledgementCursor()
+    /// `poll`'s entries: the socket, and the relay's wake pipe.
+    private var pollEntries = [pollfd](repeating: pollfd(), count: 2)
 
     init(configuration: MQTTConfiguration, intake: IntakeQueue, metrics: MQTTMetrics, logger: Logger,
          acknowledgements: AcknowledgementRelay? = nil, acknowledgementWaitAtStop: Duration = .seconds(20)) throws {
@@ -109,9 +111,6 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
     func close() {}
 
     func requestStop() { stopFlag.store(true, ordering: .releasing) }
-
-    /// A second stop signal: disconnect without waiting for the acknowledgements still due.
-    func abandonAcknowledgementWait() { abandonFlag.store(true, ordering: .releasing) }
 
     private var stopRequested: Bool { stopFlag.load(ordering: .acquiring) }
 
@@ -212,21 +211,22 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
         if !connection.transport.hasBufferedInput {
             var events = Int16(POLLIN)
             if connection.hasPendingOutput { events |= Int16(POLLOUT) }
-            // The relay's wake pipe (DURABILITY=journal/broker), or -1, which poll ignores.
-            var entries = [pollfd(fd: connection.transport.descriptor, events: events, revents: 0),
-                           pollfd(fd: acknowledgements?.wakeDescriptor ?? -1, events: Int16(POLLIN), revents: 0)]
-            let ready = poll(&entries, 2, Self.pollMilliseconds)
+            // The socket, and the relay's wake pipe with DURABILITY=journal/broker (storage reused:
+            // no allocation per turn).
+            pollEntries[0] = pollfd(fd: connection.transport.descriptor, events: events, revents: 0)
+            pollEntries[1] = pollfd(fd: acknowledgements?.wakeDescriptor ?? -1, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&pollEntries, acknowledgements == nil ? 1 : 2, Self.pollMilliseconds)
             if ready < 0 {
                 if errno == EINTR { return }
                 throw .io(systemError())
             }
             if ready == 0 { return }
-            if entries[1].revents != 0 {
+            if pollEntries[1].revents != 0 {
                 acknowledgements?.drainWake()
                 sendReleasedAcknowledgements(connection)
                 try connection.flush(now: monotonicNanos())
             }
-            let revents = entries[0].revents
+            let revents = pollEntries[0].revents
             if revents & Int16(POLLOUT) != 0 { try connection.flush(now: monotonicNanos()) }
             if revents & Int16(POLLIN | POLLERR | POLLHUP) == 0 { return }
         }
@@ -337,16 +337,6 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
         }
     }
 
-    /// DURABILITY=journal/broker: queues the acknowledgements of this connection's messages the relay
-    /// released since the last call, in arrival order (and a protocol violation's DISCONNECT after
-    /// them, as `messagesTaken` does).
-    private func sendReleasedAcknowledgements(_ connection: MQTTConnection) {
-        guard let acknowledgements else { return }
-        let count = cursor.take(released: acknowledgements.released)
-        let now = monotonicNanos()
-        connection.queue { protocolState.messagesTaken(count, now: now, into: &$0) }
-    }
-
     /// How often a blocked `put` looks at the keep-alive: a fraction of it, at most a second. With
     /// acknowledgements waiting for the relay it also sends those, so more often: the broker's window
     /// must not stay shut while the intake is full.
@@ -359,7 +349,7 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
     /// reading, so the broker's keep-alive is all that keeps the session from being dropped). If the
     /// broker closed the connection anyway, `mqtt_connected` says so at once, not only once the
     /// intake has room again (the next read then ends the connection and reconnects).
-    private func keepAliveWhileBlocked(_ connection: MQTTConnection) {
+    func keepAliveWhileBlocked(_ connection: MQTTConnection) {
         sendReleasedAcknowledgements(connection)
         let now = monotonicNanos()
         connection.queue { protocolState.tickWhileBlocked(now: now, into: &$0) }
@@ -377,46 +367,6 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
                 "host": "\(configuration.host)", "port": "\(configuration.port)",
                 "note": "reconnects once the intake has room; what was not acknowledged is delivered again",
             ])
-        }
-    }
-
-    /// A stop with DURABILITY=journal/broker: reads nothing more, closes the intake (so the pipeline
-    /// drains it and the writer, already flushing at once, writes the rest), and sends the
-    /// acknowledgements of what this connection handed on as the relay releases them, until all are
-    /// sent, `acknowledgementWaitAtStop` passed, a second stop request came, or the connection failed.
-    /// What is left unacknowledged the broker delivers again (README "Delivery guarantees").
-    private func awaitAcknowledgementsAtStop(_ connection: MQTTConnection) {
-        guard let acknowledgements else { return }
-        intake.close()
-        let start = monotonicNanos()
-        let deadline = start + UInt64(max(0, acknowledgementWaitAtStop / .milliseconds(1))) * 1_000_000
-        let waiting = cursor.outstanding
-        logger.info("mqtt stopping: acknowledging what is safe before disconnecting", metadata: [
-            "messages": "\(waiting)", "timeout_ms": "\(acknowledgementWaitAtStop / .milliseconds(1))",
-        ])
-        do throws(MQTTTransportError) {
-            while cursor.outstanding > 0 && monotonicNanos() < deadline && !abandonFlag.load(ordering: .acquiring) {
-                var entry = pollfd(fd: acknowledgements.wakeDescriptor, events: Int16(POLLIN), revents: 0)
-                _ = poll(&entry, 1, Self.pollMilliseconds)
-                acknowledgements.drainWake()
-                sendReleasedAcknowledgements(connection)
-                keepAliveWhileBlocked(connection)
-                if connection.hasPendingOutput { try connection.flush(now: monotonicNanos()) }
-                if metrics.connected == 0 { break }
-            }
-        } catch {
-            logger.warning("mqtt connection lost while acknowledging at stop", metadata: ["error": "\(error)"])
-        }
-        let left = cursor.outstanding
-        let metadata: Logger.Metadata = [
-            "acknowledged": "\(waiting - left)", "unacknowledged": "\(left)",
-            "waited_ms": "\((monotonicNanos() - start) / 1_000_000)",
-        ]
-        if left == 0 {
-            logger.info("mqtt stopping: every message handed on is acknowledged", metadata: metadata)
-        } else {
-            logger.warning("mqtt stopping: messages not yet safe stay unacknowledged; the broker delivers them again",
-                           metadata: metadata)
         }
     }
 
@@ -467,4 +417,5 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
     }
 }
 
-private func monotonicNanos() -> UInt64 { SystemMonotonicClock().now() }
+/// The MQTT thread's clock, for the protocol state machine's deadlines.
+func monotonicNanos() -> UInt64 { SystemMonotonicClock().now() }
