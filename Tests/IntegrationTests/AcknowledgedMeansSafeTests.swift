@@ -66,8 +66,8 @@ final class AcknowledgedMeansSafeTests: XCTestCase {
         try registry(devices)
         let first = try await harness.startIngestd(["DURABILITY": "broker"])
         try await harness.publish(devices: devices, count: 500)
-        try await harness.waitForStats("every message written") {
-            $0["received"] == "1000" && $0["influx_buffer"] == "0"
+        try await harness.waitForStats("every message written and acknowledged") {
+            $0["received"] == "1000" && $0["influx_buffer"] == "0" && $0["mqtt_unacknowledged"] == "0"
         }
         let exitCode = try await harness.stopIngestd()
         XCTAssertEqual(exitCode, 0)

@@ -18,6 +18,7 @@ extension NativeMQTTSession {
         let count = cursor.take(released: acknowledgements.released)
         let now = monotonicNanos()
         connection.queue { protocolState.messagesTaken(count, now: now, into: &$0) }
+        metrics.setUnacknowledged(cursor.outstanding)
     }
 
     /// A stop with DURABILITY=journal/broker: reads nothing more, closes the intake (so the pipeline

@@ -168,6 +168,7 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
         let connection = MQTTConnection(transport: transport, now: now)
         connection.queue { protocolState.connectionOpened(now: now, into: &$0) }
         cursor.connectionOpened()
+        metrics.setUnacknowledged(0)
         return connection
     }
 
