@@ -33,10 +33,12 @@ import UnixSignals
 /// ## Delivery
 /// The native client sends a QoS 1 PUBACK (QoS 2 PUBREC) only once the intake has taken the
 /// message, so a message not in the intake is never acknowledged: the broker delivers it again after
-/// a crash. libmosquitto 2.0 sends the PUBACK before its message callback runs. Either way, what is
-/// in the intake is acknowledged: a crash loses at most the intake's content (bounded by its
-/// capacity; README, Delivery guarantees). QoS 1 can deliver duplicates after a reconnect; the
-/// writer's explicit timestamps make them overwrite themselves in InfluxDB.
+/// a crash. libmosquitto 2.0 sends the PUBACK before its message callback runs. With DURABILITY=memory
+/// what is in the intake is acknowledged: a crash loses at most what ingestd holds in memory. With
+/// `acknowledgements` (DURABILITY=journal/broker, native client only) a message is acknowledged only
+/// once it is safe, and a crash loses nothing acknowledged (README "Durability modes"). QoS 1 can
+/// deliver duplicates after a reconnect; the writer's explicit timestamps make them overwrite
+/// themselves in InfluxDB.
 public final class MQTTSource: Service, Sendable {
     public let configuration: MQTTConfiguration
     public let intake: IntakeQueue
