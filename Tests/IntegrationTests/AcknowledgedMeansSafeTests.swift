@@ -82,6 +82,37 @@ final class AcknowledgedMeansSafeTests: XCTestCase {
         XCTAssertEqual(second.latestStats()["received"], "1", "the broker delivered acknowledged messages again")
     }
 
+    /// DURABILITY=broker, InfluxDB down, nothing spooled yet: the first SIGTERM waits for
+    /// acknowledgements that cannot come; a second one stops at once (the writer spools what it
+    /// holds). Nothing acknowledged was at risk, and the next start, InfluxDB back, writes every point.
+    func testASecondSigtermStopsAtOnceAndLosesNothing() async throws {
+        let devices = ["d1", "d2"]
+        try registry(devices)
+        let settings = ["DURABILITY": "broker", "SPOOL_AFTER_MS": "600000", "SHUTDOWN_TIMEOUT_SECONDS": "120",
+                        "INFLUX_TIMEOUT_MS": "1000", "INFLUX_RETRY_BASE_MS": "100", "INFLUX_RETRY_MAX_DELAY_MS": "500"]
+        await harness.influx.stop()
+        let first = try await harness.startIngestd(settings)
+        try await harness.publish(devices: devices, count: 300)
+        try await harness.waitForStats("messages received, none safe", timeout: 60) {
+            $0["received"] == "600" && $0["influx_up"] == "0" && $0["mqtt_unacknowledged"] == "600"
+        }
+        first.process.signal(SIGTERM)
+        try await eventually("the stop waits for acknowledgements", timeout: 30) {
+            first.process.log().contains("mqtt stopping: acknowledging what is safe before disconnecting")
+        }
+        first.process.signal(SIGTERM)
+        // Well within the 60 s the first stop would wait for acknowledgements.
+        let exitCode = try await first.process.waitForExit(timeout: 30)
+        XCTAssertEqual(exitCode, 0, first.process.log())
+        XCTAssertTrue(first.process.log().contains("messages not yet safe stay unacknowledged"), first.process.log())
+
+        try await harness.influx.restart()
+        try await harness.startIngestd(settings)
+        try await eventually("every point in InfluxDB", timeout: 120) { (try? await self.harness.count()) == 600 }
+        let secondExit = try await harness.stopIngestd()
+        XCTAssertEqual(secondExit, 0)
+    }
+
     // MARK: - Helpers
 
     private func registry(_ devices: [String]) throws {

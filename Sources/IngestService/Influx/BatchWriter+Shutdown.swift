@@ -114,9 +114,12 @@ extension BatchWriter {
         return spooled
     }
 
-    /// True when nothing is in memory; false when `timeout` passed first.
+    /// True when nothing is in memory; false when `timeout` passed first, or a second stop signal
+    /// came (also one that came before the drain began: the MQTT client's wait for acknowledgements
+    /// at a stop comes first with DURABILITY=journal/broker).
     private func waitUntilIdle(timeout: Duration) async -> Bool {
         if linesInMemory == 0 { return true }
+        if abandoned { return false }
         let id = nextID
         nextID += 1
         let sleep = self.sleep
