@@ -13,6 +13,9 @@ Phases, all in one run against one mosquitto:
   6. slow sinks: SLOW_N more messages are published to sessions made after the phases above, and ingestd
      drains each into a fake InfluxDB answering every write after SLOW_SINKS_MS (0, 100, 1000) ms:
      what a slow InfluxDB (InfluxDB 3 waits for its WAL flush, once a second) does to throughput.
+  3b. durability (COMPARE_DURABILITY="journal,broker" by default, empty skips it): the same drain with each
+     DURABILITY mode named, each from a backlog of its own (README "Durability modes"): rate and CPU per
+     message against the drain above (DURABILITY=memory, the default).
   7. mapped (COMPARE_MAPPED=0 skips it): ingestd drains a backlog of N Zigbee2MQTT-shaped messages (the same five
      readings) through config/mappings/zigbee2mqtt.yaml into the fake sink; its rate is compared with the drain's.
 With BASELINE (bench/run.sh builds that revision), phase 3 first drains a backlog of its own with the
@@ -43,6 +46,8 @@ SLOW_SINKS_MS = [int(x) for x in os.environ.get("SLOW_SINKS_MS", "0,100,1000").s
 SLOW_N = int(os.environ.get("SLOW_N", "20000"))
 # ingestd's default; the limit run uses the same (see README "Benchmark").
 RECEIVE_MAXIMUM = int(os.environ.get("MQTT_RECEIVE_MAXIMUM", "1000"))
+# Also drain with these DURABILITY modes (README "Durability modes"), to compare them with memory in one run.
+COMPARE_DURABILITY = [m.strip() for m in os.environ.get("COMPARE_DURABILITY", "journal,broker").split(",") if m.strip()]
 # Also drain a mapped backlog (MAPPING_FILE, README "Mapping other devices").
 COMPARE_MAPPED = os.environ.get("COMPARE_MAPPED", "1") != "0"
 MAPPED_FILTER = "zigbee2mqtt/+"
@@ -260,6 +265,7 @@ def main():
     write_registry(os.path.join(WORK, "devices.json"))
     sessions = (["bench-limit", "bench-ceiling", "bench-ingestd"] + (["bench-ingestd-baseline"] if BASELINE_BIN else [])
                 + (["bench-ingestd-mosquitto"] if COMPARE_LIBMOSQUITTO else [])
+                + [f"bench-ingestd-durability-{mode}" for mode in COMPARE_DURABILITY]
                 + (["bench-ingestd-influx"] if INFLUX_PORT else []))
     for s in sessions:
         make_session(s)
@@ -298,6 +304,15 @@ def main():
     sink, sink_port = start_sink("drain", N)
     drain = drain_ingestd("drain", "bench-ingestd", sink, sink_port)
     print(f"  {drain['rate']} msg/s, {drain['cpu_us_per_message']} µs CPU/msg, peak RSS {drain['peak_rss_mb']} MB, {drain['batches']} batches", flush=True)
+
+    durability = []
+    for mode in COMPARE_DURABILITY:
+        print(f"durability: the same drain with DURABILITY={mode} …", flush=True)
+        sink, sink_port = start_sink(f"drain-{mode}", N)
+        part = drain_ingestd(f"drain-{mode}", f"bench-ingestd-durability-{mode}", sink, sink_port, {"DURABILITY": mode})
+        part["durability"] = mode
+        durability.append(part)
+        print(f"  {part['rate']} msg/s, {part['cpu_us_per_message']} µs CPU/msg ({part['rate'] / drain['rate']:.2f}x the drain)", flush=True)
 
     mapped = None
     if COMPARE_MAPPED:
@@ -372,6 +387,7 @@ def main():
         "publish": backlog, "limit_mosquitto_sub": limit, "ceiling_subscriber": ceiling, "drain_ingestd": drain,
         "ratio": round(ratio, 3), "ratio_to_ceiling": round(ratio_to_ceiling, 3),
         "drain_ingestd_libmosquitto": mosquitto, "drain_ingestd_baseline": baseline, "drain_ingestd_mapped": mapped,
+        "drain_ingestd_durability": durability,
         "live": live, "influx_real": influx, "slow_sinks": slow,
     }
     rows = [
@@ -397,6 +413,11 @@ def main():
     if mosquitto:
         rows.append(("same drain, MQTT_CLIENT=libmosquitto", f"{mosquitto['rate']:,} msg/s",
                      f"{mosquitto['cpu_us_per_message']} µs CPU/msg, ratio {mosquitto['rate'] / limit['rate']:.2f}"))
+    for part in durability:
+        goal = ", goal >= 0.9 for broker to become the default" if part["durability"] == "broker" else ""
+        rows.append((f"same drain, DURABILITY={part['durability']}", f"{part['rate']:,} msg/s",
+                     f"{part['cpu_us_per_message']} µs CPU/msg, {part['rate'] / drain['rate']:.2f}x the drain (memory), "
+                     f"peak RSS {part['peak_rss_mb']} MB{goal}"))
     if mapped:
         rows.append(("mapped drain (zigbee2mqtt rule, no registry)", f"{mapped['rate']:,} msg/s",
                      f"{mapped['cpu_us_per_message']} µs CPU/msg, {mapped['rate'] / drain['rate']:.2f}x the drain, goal >= 0.9"))

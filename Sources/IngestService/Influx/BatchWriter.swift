@@ -21,7 +21,7 @@ public actor BatchWriter: Service {
 
     let client: any InfluxWriting
     let store: (any OverflowStore)?
-    let journal: CrashJournal?
+    let journal: (any SafeSequenceObserver)?
     let logger: Logger
     /// Time since the writer was created, on the injected clock.
     let now: @Sendable () -> Duration
@@ -50,7 +50,7 @@ public actor BatchWriter: Service {
         configuration: BatchWriterConfiguration,
         client: some InfluxWriting,
         store: (any OverflowStore)? = nil,
-        journal: CrashJournal? = nil,
+        journal: (any SafeSequenceObserver)? = nil,
         logger: Logger,
         clock: C = ContinuousClock(),
         seed: UInt64 = UInt64.random(in: 0 ... .max)
