@@ -104,7 +104,11 @@ final class AcknowledgedMeansSafeTests: XCTestCase {
         // Well within the 60 s the first stop would wait for acknowledgements.
         let exitCode = try await first.process.waitForExit(timeout: 30)
         XCTAssertEqual(exitCode, 0, first.process.log())
-        XCTAssertTrue(first.process.log().contains("messages not yet safe stay unacknowledged"), first.process.log())
+        // The second signal spools what the writer holds: either the spool finished first and the
+        // messages were acknowledged as safe, or the client gave up waiting and left them to the broker.
+        let log = first.process.log()
+        XCTAssertTrue(log.contains("messages not yet safe stay unacknowledged")
+                      || (log.contains("every message handed on is acknowledged") && log.contains("lines_spooled=600")), log)
 
         try await harness.influx.restart()
         try await harness.startIngestd(settings)

@@ -28,7 +28,8 @@ public actor BatchWriter: Service {
     let sleep: @Sendable (Duration) async throws -> Void
 
     var ledger: WriteLedger
-    var journalMarks = JournalMarkTracker()
+    /// The ledger's safe mark in the sequence numbers the observer knows (journal or broker mode).
+    var journalMarks: JournalMarkTracker
     /// Appenders waiting for memory, by the ledger's appender id.
     var waitingAppenders: [Int: CheckedContinuation<Void, Never>] = [:]
     /// Appenders resumed early (their task was cancelled): a later wake-up for them is ignored.
@@ -59,6 +60,7 @@ public actor BatchWriter: Service {
         self.client = client
         self.store = store
         self.journal = journal
+        self.journalMarks = JournalMarkTracker(awaiting: journal?.awaitedSequences ?? [])
         self.logger = logger
         self.metrics = WriterMetrics()
         self.ledger = WriteLedger(configuration: configuration.ledgerConfiguration(hasSpool: store != nil), seed: seed)

@@ -3,9 +3,18 @@
 /// the `AcknowledgementRelay` releases MQTT acknowledgements with it (README "Delivery guarantees").
 public protocol SafeSequenceObserver: Sendable {
     func acknowledge(upTo sequence: UInt64)
+    /// Numbers given out before the writer started that it has not been handed yet (the crash
+    /// journal's recovered lines): the mark must not pass them before they are appended and safe.
+    var awaitedSequences: [ClosedRange<UInt64>] { get }
 }
 
-extension CrashJournal: SafeSequenceObserver {}
+extension SafeSequenceObserver {
+    public var awaitedSequences: [ClosedRange<UInt64>] { [] }
+}
+
+extension CrashJournal: SafeSequenceObserver {
+    public var awaitedSequences: [ClosedRange<UInt64>] { recovered.map(\.sequences) }
+}
 
 /// Several observers of one mark (DURABILITY=journal: the journal and the acknowledgement relay).
 public struct SafeSequenceObservers: SafeSequenceObserver {
@@ -18,4 +27,6 @@ public struct SafeSequenceObservers: SafeSequenceObserver {
     public func acknowledge(upTo sequence: UInt64) {
         for observer in observers { observer.acknowledge(upTo: sequence) }
     }
+
+    public var awaitedSequences: [ClosedRange<UInt64>] { observers.flatMap(\.awaitedSequences) }
 }
