@@ -53,7 +53,7 @@ final class SettingsTests: XCTestCase {
         XCTAssertEqual(settings.spoolDirectory, "/var/lib/ingestd/spool")
         XCTAssertEqual(settings.spoolAfterMilliseconds, 10000)
         XCTAssertEqual(settings.spoolMaxBytes, 1 << 30)
-        XCTAssertEqual(settings.durability, .memory)
+        XCTAssertEqual(settings.durability, .broker)
         XCTAssertEqual(settings.journalSyncMilliseconds, 50)
     }
 
@@ -180,7 +180,13 @@ final class SettingsTests: XCTestCase {
 
     /// Acknowledgements that wait until a message is safe want the widest window by default.
     func testTheReceiveWindowDefaultFollowsDurability() throws {
-        XCTAssertEqual(try load([:]).mqttReceiveMaximum, 1000)
+        XCTAssertEqual(try load([:]).mqttReceiveMaximum, 65535)
+        XCTAssertEqual(try load(["DURABILITY": "memory"]).mqttReceiveMaximum, 1000)
+        // The default is broker where it keeps its promise at speed, memory elsewhere.
+        XCTAssertEqual(try load(["MQTT_CLIENT": "libmosquitto"]).durability, .memory)
+        XCTAssertEqual(try load(["MQTT_CLIENT": "libmosquitto"]).mqttReceiveMaximum, 1000)
+        XCTAssertEqual(try load(["MQTT_PROTOCOL": "3.1.1"]).durability, .memory)
+        XCTAssertEqual(try load(["MQTT_PROTOCOL": "5"]).durability, .broker)
         XCTAssertEqual(try load(["DURABILITY": "journal"]).mqttReceiveMaximum, 65535)
         XCTAssertEqual(try load(["DURABILITY": "broker"]).mqttReceiveMaximum, 65535)
         XCTAssertEqual(try load(["DURABILITY": "broker", "MQTT_RECEIVE_MAXIMUM": "500"]).mqttReceiveMaximum, 500)

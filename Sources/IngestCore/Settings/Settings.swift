@@ -137,8 +137,9 @@ public struct Settings: Sendable {
         // With DURABILITY=journal/broker an acknowledgement waits until its message is safe, so the
         // window bounds the rate (README "Delivery guarantees"): the widest one by default. A bad
         // DURABILITY is reported where it is read.
-        let acknowledgesWhenSafe = DurabilityMode.allCases
-            .first { $0.rawValue == env.raw("DURABILITY")?.lowercased() }?.acknowledgesWhenSafe ?? false
+        let defaultDurability = DurabilityMode.defaultMode(client: mqttClient, protocol: mqttProtocol)
+        let acknowledgesWhenSafe = (DurabilityMode.allCases
+            .first { $0.rawValue == env.raw("DURABILITY")?.lowercased() } ?? defaultDurability).acknowledgesWhenSafe
         mqttReceiveMaximum = try env.integer("MQTT_RECEIVE_MAXIMUM", default: acknowledgesWhenSafe ? 65535 : 1000,
                                              range: 1...65535)
         mqttSessionExpirySeconds = try env.integer("MQTT_SESSION_EXPIRY_SECONDS", default: Int(UInt32.max),
@@ -183,7 +184,7 @@ public struct Settings: Sendable {
         spoolDirectory = env.string("SPOOL_DIR", default: "/var/lib/ingestd/spool")
         spoolAfterMilliseconds = try env.integer("SPOOL_AFTER_MS", default: 10000, range: 0...86_400_000)
         spoolMaxBytes = try env.integer("SPOOL_MAX_BYTES", default: 1 << 30, range: (1 << 20)...(1 << 50))
-        durability = try env.choice("DURABILITY", default: .memory)
+        durability = try env.choice("DURABILITY", default: defaultDurability)
         journalSyncMilliseconds = try env.integer("JOURNAL_SYNC_MS", default: 50, range: 1...60_000)
 
         shutdownTimeoutSeconds = try env.integer("SHUTDOWN_TIMEOUT_SECONDS", default: 20, range: 0...3600)

@@ -52,6 +52,7 @@ extension BatchWriter {
     /// bound and every later append is flushed at once, so the pipeline can empty the intake and stop.
     public func beginStopping() {
         guard ledger.phase == .running else { return }
+        stopRequestedAt = ledgerTime
         logger.info("stop requested: memory bound lifted so the pipeline can drain the intake", metadata: [
             "lines": "\(ledger.linesInMemory)", "waiting_lines": "\(ledger.linesWaiting)",
         ])

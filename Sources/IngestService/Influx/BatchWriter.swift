@@ -40,6 +40,8 @@ public actor BatchWriter: Service {
     var drainWaiters: [CheckedContinuation<Void, Never>] = []
     /// What the shutdown drain put in the spool past its limit, and what it could keep nowhere.
     var shutdown = ShutdownTally()
+    /// When the first stop signal came (ledger time): the drain's deadline counts from it.
+    var stopRequestedAt: Int64?
 
     struct ShutdownTally {
         var linesSpooled = 0
@@ -104,7 +106,11 @@ public actor BatchWriter: Service {
             for await _ in untilCancelled {}
             keepOpen.finish()
         }
-        _ = await drain(timeout: .milliseconds(Int(configuration.shutdownTimeoutSeconds * 1000)))
+        // SHUTDOWN_TIMEOUT_SECONDS counts from the stop signal, not from when the services before the
+        // writer (the MQTT client's wait for acknowledgements, the pipeline) are done.
+        var timeout = Int64(configuration.shutdownTimeoutSeconds * 1000)
+        if let stopRequestedAt { timeout = max(0, timeout - (ledgerTime - stopRequestedAt)) }
+        _ = await drain(timeout: .milliseconds(timeout))
         timer?.cancel()
         logger.info("batch writer stopped")
     }
