@@ -12,9 +12,10 @@ extension DiskFaultTests {
         try registry(devices)
         await harness.influx.stop()
 
-        // 300 lines in the spool, in batches of 50: a SIGTERM while InfluxDB is down spools them.
+        // 300 lines in the spool, in batches of 50: a SIGTERM while InfluxDB is down spools them
+        // (DURABILITY=memory: acknowledged, so the broker does not send them to the next run again).
         try await harness.startIngestd(Self.quickRetries.merging([
-            "INFLUX_BATCH_SIZE": "50", "SHUTDOWN_TIMEOUT_SECONDS": "1",
+            "INFLUX_BATCH_SIZE": "50", "SHUTDOWN_TIMEOUT_SECONDS": "1", "DURABILITY": "memory",
         ]) { _, new in new })
         try await harness.publish(devices: devices, count: 100)
         try await harness.waitUntilReceived(300)
