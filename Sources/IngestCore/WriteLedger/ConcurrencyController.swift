@@ -29,7 +29,8 @@ public struct ConcurrencyController: Sendable, Equatable {
     private var windowLength: Int
     /// Work waited for a slot since the window began: the limit, not the load, held throughput back.
     private var limitedSinceWindowStart = false
-    private var lastDecreaseAt: Int64?
+    /// When the limit last went down (nil before the first decrease).
+    public private(set) var lastDecreaseAt: Int64?
 
     /// A window's mean latency this much above the baseline (×, plus a few ms so jitter on a fast
     /// local InfluxDB is not "rising") counts as overload.
