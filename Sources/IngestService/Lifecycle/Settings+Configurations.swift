@@ -41,7 +41,24 @@ extension Settings {
             createDatabase: influxCreateDatabase,
             caFile: influxTLSCAFile,
             insecureSkipVerify: influxTLSInsecure,
-            concurrency: influxConcurrency)
+            // One worker per write the adaptive controller may have in flight.
+            concurrency: influxMaxConcurrency,
+            v3NoSync: influxV3NoSync)
+    }
+
+    /// The write ledger's limits (README, "Settings"; "Throughput when InfluxDB is slow").
+    public func writeLedgerConfiguration(hasSpool: Bool) -> WriteLedgerConfiguration {
+        WriteLedgerConfiguration(
+            batchSize: influxBatchSize,
+            maxBatchBytes: influxMaxBatchBytes,
+            flushIntervalMilliseconds: Int64(influxFlushIntervalMilliseconds),
+            concurrency: influxConcurrency,
+            maxConcurrency: influxMaxConcurrency,
+            maxBufferedLines: influxMaxBufferLines,
+            maxBufferedBytes: influxMaxBufferBytes,
+            spoolAfterMilliseconds: Int64(spoolAfterMilliseconds),
+            backoff: retryBackoff,
+            hasSpool: hasSpool)
     }
 
     public var batchWriterConfiguration: BatchWriterConfiguration {
