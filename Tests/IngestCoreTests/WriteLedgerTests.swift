@@ -70,11 +70,14 @@ final class WriteLedgerTests: XCTestCase {
         let first = writes(ledger.append(database: "db", lines: lines("a", "b"), lineCount: 2, now: 0).1)
         XCTAssertEqual(first.map(\.lineCount), [2], "a quiet stream is cut at INFLUX_BATCH_SIZE")
         for name in ["c", "d", "e", "f", "g"] {
-            XCTAssertTrue(writes(ledger.append(database: "db", lines: lines(name), lineCount: 1, now: 1).1).isEmpty)
+            XCTAssertTrue(writes(ledger.append(database: "db", lines: lines(name), lineCount: 1, now: 10).1).isEmpty)
         }
-        let next = writes(ledger.writeFinished(first[0].id, outcome: .written, now: 2))
-        XCTAssertEqual(next.map(\.lineCount), [5], "the backlog, in one batch")
-        XCTAssertEqual(ledger.batchLines, 5)
+        let next = writes(ledger.writeFinished(first[0].id, outcome: .written, now: 20))
+        XCTAssertEqual(next.map(\.lineCount), [4], "the backlog in one batch, a whole multiple of INFLUX_BATCH_SIZE")
+        XCTAssertEqual(ledger.batchLines, 4)
+        // The one line left over waits for more lines or for the flush interval from its buffer's oldest line.
+        XCTAssertTrue(writes(ledger.writeFinished(next[0].id, outcome: .written, now: 30)).isEmpty)
+        XCTAssertEqual(writes(ledger.timerFired(now: 110)).map(\.lineCount), [1])
     }
 
     func testABatchIsNeverLargerThanMaxBatchBytes() {

@@ -18,7 +18,7 @@ extension WriteLedger {
             while buffer.lineCount > 0 { readyQueue.append(cutBatch(from: &buffer, database: database, now: now, into: &actions)) }
             return
         }
-        if !buffer.isDue && (buffer.lineCount >= configuration.batchSize || buffer.bytes.count >= configuration.maxBatchBytes) {
+        if !buffer.isDue && isDueBySize(buffer) {
             buffer.isDue = true
             dueDatabases.append(database)
         }
@@ -26,19 +26,31 @@ extension WriteLedger {
     }
 
     /// Moves the first lines of `buffer` (at most `maxBatchBytes` bytes, at least one line) into a new
-    /// `ready` batch, and returns its id (the caller queues or starts it).
-    mutating func cutBatch(from buffer: inout Buffer, database: String, now: Int64,
+    /// `ready` batch, and returns its id (the caller queues or starts it). Unless `whole` (a flush by
+    /// time, a stop), a batch is a whole multiple of `batchSize` lines when at least `batchSize` fit:
+    /// the rest waits for more lines or the flush interval, so a backlog of whole batches leaves no
+    /// remainder behind to wait for the timer.
+    mutating func cutBatch(from buffer: inout Buffer, database: String, now: Int64, whole: Bool = true,
                            into actions: inout [WriteLedgerAction]) -> LedgerBatch.ID {
         let lines: Int
         let body: [UInt8]
-        if buffer.bytes.count <= configuration.maxBatchBytes {
+        let batchSize = configuration.batchSize
+        let roundDown = !whole && buffer.lineCount > batchSize && buffer.lineCount % batchSize != 0
+        if buffer.bytes.count <= configuration.maxBatchBytes && !roundDown {
             // The common case: the whole buffer, without scanning it.
             lines = buffer.lineCount
             body = buffer.bytes
             buffer.bytes = []
         } else {
-            let (count, end) = buffer.bytes.withUnsafeBytes {
-                NewlineScan.leadingLines(in: $0, maxLines: Int.max, maxBytes: configuration.maxBatchBytes)
+            var maxLines = whole || buffer.lineCount < batchSize ? Int.max : buffer.lineCount - buffer.lineCount % batchSize
+            var (count, end) = buffer.bytes.withUnsafeBytes {
+                NewlineScan.leadingLines(in: $0, maxLines: maxLines, maxBytes: configuration.maxBatchBytes)
+            }
+            if !whole && count > batchSize && count % batchSize != 0 {
+                maxLines = count - count % batchSize
+                (count, end) = buffer.bytes.withUnsafeBytes {
+                    NewlineScan.leadingLines(in: $0, maxLines: maxLines, maxBytes: configuration.maxBatchBytes)
+                }
             }
             precondition(count > 0, "a buffer of \(buffer.lineCount) lines has no whole line")
             lines = count
@@ -78,13 +90,23 @@ extension WriteLedger {
         guard var buffer = buffers.removeValue(forKey: database), buffer.isDue else {
             preconditionFailure("cutting \(database), whose buffer is not due")
         }
-        let id = cutBatch(from: &buffer, database: database, now: now, into: &actions)
+        let id = cutBatch(from: &buffer, database: database, now: now, whole: isDueByTime(buffer, now: now), into: &actions)
         if buffer.lineCount > 0 {
-            // A backlog larger than one batch: the remainder is due too, after the other databases.
-            dueDatabases.append(database)
+            // `oldest` stays: the remainder's lines are no older, so its flush comes no later than due.
+            buffer.isDue = isDueBySize(buffer) || isDueByTime(buffer, now: now)
+            // Still due (a backlog larger than one batch): after the other databases.
+            if buffer.isDue { dueDatabases.append(database) }
             buffers[database] = buffer
         }
         return id
+    }
+
+    func isDueBySize(_ buffer: Buffer) -> Bool {
+        buffer.lineCount >= configuration.batchSize || buffer.bytes.count >= configuration.maxBatchBytes
+    }
+
+    func isDueByTime(_ buffer: Buffer, now: Int64) -> Bool {
+        now - buffer.oldest >= configuration.flushIntervalMilliseconds
     }
 
     /// Lets waiting appenders in, in order, while their lines fit (all of them once the bound is lifted).
@@ -108,8 +130,7 @@ extension WriteLedger {
         armedTimer = nil
         // Sorted, so the order of due databases (and a simulation's replay) never depends on hash order.
         for database in buffers.keys.sorted() {
-            guard let buffer = buffers[database], !buffer.isDue,
-                  now - buffer.oldest >= configuration.flushIntervalMilliseconds else { continue }
+            guard let buffer = buffers[database], !buffer.isDue, isDueByTime(buffer, now: now) else { continue }
             buffers[database]!.isDue = true
             dueDatabases.append(database)
         }
