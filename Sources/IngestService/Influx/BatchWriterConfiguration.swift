@@ -1,3 +1,5 @@
+import IngestCore
+
 /// Tuning of the ``BatchWriter``. Defaults match the contract (`INFLUX_BATCH_SIZE`,
 /// `INFLUX_FLUSH_INTERVAL_MS`, …).
 public struct BatchWriterConfiguration: Sendable, Equatable {
@@ -39,5 +41,15 @@ public struct BatchWriterConfiguration: Sendable, Equatable {
         self.shutdownTimeoutSeconds = shutdownTimeoutSeconds
         self.maxBufferedLines = maxBufferedLines
         self.spoolAfterMilliseconds = spoolAfterMilliseconds
+    }
+
+    /// The write ledger's view of these settings.
+    func ledgerConfiguration(hasSpool: Bool) -> WriteLedgerConfiguration {
+        WriteLedgerConfiguration(
+            batchSize: batchSize, maxBatchBytes: maxBatchBytes,
+            flushIntervalMilliseconds: Int64(flushIntervalMilliseconds), concurrency: concurrency,
+            maxBufferedLines: maxBufferedLines, spoolAfterMilliseconds: Int64(spoolAfterMilliseconds),
+            backoff: RetryBackoff(baseMilliseconds: retryBaseMilliseconds, maxDelayMilliseconds: retryMaxDelayMilliseconds),
+            hasSpool: hasSpool)
     }
 }
