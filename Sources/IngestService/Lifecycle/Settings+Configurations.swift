@@ -46,31 +46,18 @@ extension Settings {
             v3NoSync: influxV3NoSync)
     }
 
-    /// The write ledger's limits (README, "Settings"; "Throughput when InfluxDB is slow").
-    public func writeLedgerConfiguration(hasSpool: Bool) -> WriteLedgerConfiguration {
-        WriteLedgerConfiguration(
-            batchSize: influxBatchSize,
-            maxBatchBytes: influxMaxBatchBytes,
-            flushIntervalMilliseconds: Int64(influxFlushIntervalMilliseconds),
-            concurrency: influxConcurrency,
-            maxConcurrency: influxMaxConcurrency,
-            maxBufferedLines: influxMaxBufferLines,
-            maxBufferedBytes: influxMaxBufferBytes,
-            spoolAfterMilliseconds: Int64(spoolAfterMilliseconds),
-            backoff: retryBackoff,
-            hasSpool: hasSpool)
-    }
-
     public var batchWriterConfiguration: BatchWriterConfiguration {
         BatchWriterConfiguration(
             batchSize: influxBatchSize,
             maxBatchBytes: influxMaxBatchBytes,
             flushIntervalMilliseconds: influxFlushIntervalMilliseconds,
             concurrency: influxConcurrency,
+            maxConcurrency: influxMaxConcurrency,
             retryBaseMilliseconds: influxRetryBaseMilliseconds,
             retryMaxDelayMilliseconds: influxRetryMaxDelayMilliseconds,
             shutdownTimeoutSeconds: Double(shutdownTimeoutSeconds),
             maxBufferedLines: influxMaxBufferLines,
+            maxBufferedBytes: influxMaxBufferBytes,
             spoolAfterMilliseconds: spoolAfterMilliseconds)
     }
 
