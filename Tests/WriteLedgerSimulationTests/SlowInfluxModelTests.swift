@@ -96,6 +96,17 @@ final class SlowInfluxModelTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(slow.maxConcurrency, 32)
     }
 
+    /// A backlog three times what memory holds: once memory is full, lines come in only as writes free
+    /// them; the writes in flight must still carry most of memory (a batch takes what waits), or the
+    /// drain would crawl at slots × INFLUX_BATCH_SIZE per round trip.
+    func testABacklogLargerThanMemoryKeepsMemoryInFlight() {
+        let slow = drain(lines: 600_000, databases: 1, arrivalPerSecond: 230_000, latency: 1_000)
+        print("model: 1 database, 600,000 lines, 1 s latency: \(slow.milliseconds) ms, concurrency \(slow.maxConcurrency), "
+              + "largest batch \(slow.maxBatchLines) lines, \(slow.writes) writes")
+        // Memory (200,000 lines) per round trip: three round trips and the first.
+        XCTAssertLessThanOrEqual(slow.milliseconds, 4_100)
+    }
+
     func testAtAHundredMillisecondsTheDrainKeepsUpWithTheArrivals() {
         let instant = drain(lines: 200_000, databases: 1, arrivalPerSecond: 230_000, latency: 1)
         let slow = drain(lines: 200_000, databases: 1, arrivalPerSecond: 230_000, latency: 100)
