@@ -26,10 +26,10 @@ extension WriteLedger {
     }
 
     /// Moves the first lines of `buffer` (at most `maxBatchBytes` bytes, at least one line) into a new
-    /// `ready` batch, and returns its id (the caller queues or starts it). Unless `whole` (a flush by
-    /// time, a stop), a batch is a whole multiple of `batchSize` lines when at least `batchSize` fit:
-    /// the rest waits for more lines or the flush interval, so a backlog of whole batches leaves no
-    /// remainder behind to wait for the timer.
+    /// `ready` batch, and returns its id (the caller queues or starts it). Unless `whole` (a stop), a
+    /// batch is a whole multiple of `batchSize` lines when at least `batchSize` fit: the rest waits
+    /// for more lines or the flush interval, so a backlog of whole batches leaves no remainder behind
+    /// to wait for the timer.
     mutating func cutBatch(from buffer: inout Buffer, database: String, now: Int64, whole: Bool = true,
                            into actions: inout [WriteLedgerAction]) -> LedgerBatch.ID {
         let lines: Int
@@ -90,10 +90,12 @@ extension WriteLedger {
         guard var buffer = buffers.removeValue(forKey: database), buffer.isDue else {
             preconditionFailure("cutting \(database), whose buffer is not due")
         }
-        let id = cutBatch(from: &buffer, database: database, now: now, whole: isDueByTime(buffer, now: now), into: &actions)
+        let id = cutBatch(from: &buffer, database: database, now: now, whole: false, into: &actions)
         if buffer.lineCount > 0 {
-            // `oldest` stays: the remainder's lines are no older, so its flush comes no later than due.
-            buffer.isDue = isDueBySize(buffer) || isDueByTime(buffer, now: now)
+            // Fewer than `batchSize` lines left over (or more than one batch's bytes): they came in
+            // while the batch filled up, and wait for more lines or a flush interval from now.
+            buffer.oldest = now
+            buffer.isDue = isDueBySize(buffer)
             // Still due (a backlog larger than one batch): after the other databases.
             if buffer.isDue { dueDatabases.append(database) }
             buffers[database] = buffer
