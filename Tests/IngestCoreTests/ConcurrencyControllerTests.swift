@@ -12,7 +12,7 @@ final class ConcurrencyControllerTests: XCTestCase {
         now += latency
     }
 
-    func testSlowStartDoublesPerRoundTripUpToTheMaximum() {
+    func testSlowStartTriplesPerRoundTripUpToTheMaximum() {
         var controller = ConcurrencyController(initial: 2, maximum: 64)
         var now: Int64 = 0
         var limits: [Int] = []
@@ -20,7 +20,7 @@ final class ConcurrencyControllerTests: XCTestCase {
             roundTrip(&controller, now: &now, latency: 1_000)
             limits.append(controller.limit)
         }
-        XCTAssertEqual(limits, [4, 8, 16, 32, 64, 64, 64])
+        XCTAssertEqual(limits, [6, 18, 54, 64, 64, 64, 64])
         XCTAssertTrue(controller.slowStart, "constant latency is not overload")
     }
 

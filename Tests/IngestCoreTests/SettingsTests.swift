@@ -38,7 +38,7 @@ final class SettingsTests: XCTestCase {
         XCTAssertEqual(settings.influxMaxBufferBytes, 67_108_864)
         XCTAssertFalse(settings.influxV3NoSync)
         XCTAssertEqual(settings.influxFlushIntervalMilliseconds, 1000)
-        XCTAssertEqual(settings.influxConcurrency, 8)
+        XCTAssertEqual(settings.influxConcurrency, 16)
         XCTAssertEqual(settings.influxTimeoutMilliseconds, 10000)
         XCTAssertEqual(settings.logStatsEverySeconds, 30)
         XCTAssertTrue(settings.requireToken)

@@ -158,7 +158,7 @@ public struct Settings: Sendable {
         influxBatchSize = try env.integer("INFLUX_BATCH_SIZE", default: 500, range: 1...1_000_000)
         influxMaxBatchBytes = try env.integer("INFLUX_MAX_BATCH_BYTES", default: 8 << 20, range: 1024...(256 << 20))
         influxFlushIntervalMilliseconds = try env.integer("INFLUX_FLUSH_INTERVAL_MS", default: 1000, range: 1...3_600_000)
-        influxConcurrency = try env.integer("INFLUX_CONCURRENCY", default: 8, range: 1...1024)
+        influxConcurrency = try env.integer("INFLUX_CONCURRENCY", default: 16, range: 1...1024)
         influxMaxConcurrency = try env.integer("INFLUX_MAX_CONCURRENCY", default: 64, range: 1...1024)
         influxTimeoutMilliseconds = try env.integer("INFLUX_TIMEOUT_MS", default: 10000, range: 100...600_000)
         influxGzip = try env.flag("INFLUX_GZIP", default: false)

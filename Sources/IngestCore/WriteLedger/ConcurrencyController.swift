@@ -3,10 +3,10 @@
 /// decrease on signs of overload. A pure value: the write ledger feeds it each write's start, end and
 /// outcome on its own clock.
 ///
-/// - **Slow start.** Until the first sign of overload the limit grows by one per successful write
-///   that found work waiting for a slot (so it doubles per round trip, as TCP's slow start does): a
+/// - **Slow start.** Until the first sign of overload the limit grows by two per successful write
+///   that found work waiting for a slot (so it triples per round trip; TCP's slow start doubles): a
 ///   slow InfluxDB (InfluxDB 3 answers at its next WAL flush, up to a second) is worth many requests
-///   at once, and at a second per round trip a cautious +1 would take minutes to get there.
+///   at once, every round trip costs a second, and each database needs writes of its own.
 /// - **Additive increase.** Afterwards +1 per window (as many successful writes as the limit: one
 ///   round trip's worth) in which work waited for a slot.
 /// - **Multiplicative decrease.** Halved on 429, 502, 503, 504 or a write that got no answer
@@ -36,6 +36,8 @@ public struct ConcurrencyController: Sendable, Equatable {
     /// local InfluxDB is not "rising") counts as overload.
     static let risingFactor = 1.5
     static let risingSlackMilliseconds = 5.0
+    /// Added per answered write in slow start.
+    static let slowStartStep = 2
     /// Weight of the newest window in the baseline.
     static let baselineWeight = 0.25
 
@@ -81,7 +83,7 @@ public struct ConcurrencyController: Sendable, Equatable {
         case .answered:
             windowLatencySum += Double(max(0, now - startedAt))
             windowWrites += 1
-            if slowStart && limitedSinceWindowStart { limit = min(maximum, limit + 1) }
+            if slowStart && limitedSinceWindowStart { limit = min(maximum, limit + Self.slowStartStep) }
             guard windowWrites >= windowLength else { return }
             let mean = windowLatencySum / Double(windowWrites)
             let rising = baselineMilliseconds.map { mean > $0 * Self.risingFactor + Self.risingSlackMilliseconds } ?? false
