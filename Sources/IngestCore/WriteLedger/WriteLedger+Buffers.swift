@@ -39,7 +39,7 @@ extension WriteLedger {
         if buffer.bytes.count <= configuration.maxBatchBytes && !roundDown {
             // The common case: the whole buffer, without scanning it.
             lines = buffer.lineCount
-            body = buffer.bytes
+            body = Self.fitted(buffer.bytes)
             buffer.bytes = []
         } else {
             var maxLines = whole || buffer.lineCount < batchSize ? Int.max : buffer.lineCount - buffer.lineCount % batchSize
@@ -55,11 +55,17 @@ extension WriteLedger {
             precondition(count > 0, "a buffer of \(buffer.lineCount) lines has no whole line")
             lines = count
             if end == buffer.bytes.count {
-                body = buffer.bytes
+                body = Self.fitted(buffer.bytes)
                 buffer.bytes = []
             } else {
                 body = Array(buffer.bytes[..<end])
-                buffer.bytes.removeFirst(end)
+                let left = buffer.bytes.count - end
+                if left < buffer.bytes.capacity / 4 {
+                    // A small remainder of a large buffer: its own allocation, so the large one is freed.
+                    buffer.bytes = buffer.bytes.withUnsafeBufferPointer { Array($0[end...]) }
+                } else {
+                    buffer.bytes.removeFirst(end)
+                }
             }
         }
         buffer.lineCount -= lines
@@ -81,6 +87,13 @@ extension WriteLedger {
         batchLines = lines
         actions.append(.report(.batchCut(database: database, lines: lines)))
         return batch.id
+    }
+
+    /// `bytes` in an allocation of its own size when it holds much more: a buffer that grew during a
+    /// backlog keeps its capacity, and a batch in flight for a second should not hold megabytes it
+    /// does not use (peak RSS, README "Throughput when InfluxDB is slow").
+    static func fitted(_ bytes: [UInt8]) -> [UInt8] {
+        bytes.capacity > 2 * bytes.count + 65_536 ? bytes.withUnsafeBufferPointer { Array($0) } : bytes
     }
 
     /// Cuts the first due buffer's lines into a batch for a free slot; the buffer's remainder, if
