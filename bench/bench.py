@@ -19,11 +19,14 @@ Phases, all in one run against one mosquitto:
      reached (the most writes the sink saw at once, its largest batch).
   6b. tenants: TENANTS_N messages from DEVICES devices spread over TENANTS tenants (one database each),
      drained into sinks answering after TENANTS_SINKS_MS (0, 1000) ms.
+  3b. durability (COMPARE_DURABILITY="journal,broker" by default, empty skips it): the same drain with each
+     DURABILITY mode named, each from a backlog of its own (README "Durability modes"): rate and CPU per
+     message against the drain above (DURABILITY=memory, the default).
   7. mapped (COMPARE_MAPPED=0 skips it): ingestd drains a backlog of N Zigbee2MQTT-shaped messages (the same five
      readings) through config/mappings/zigbee2mqtt.yaml into the fake sink; its rate is compared with the drain's.
 With BASELINE (bench/run.sh builds that revision), phase 3 first drains a backlog of its own with the
 baseline's ingestd, so a change is compared with the revision before it in the same run.
-PHASES=slow,tenants,influx (any of limit, drain, mapped, mosquitto, live, influx, slow, tenants) runs only
+PHASES=slow,tenants,influx (any of limit, drain, durability, mapped, mosquitto, live, influx, slow, tenants) runs only
 those: a targeted run on the shared machine.
 """
 import hashlib, http.client, json, os, platform, queue, signal, subprocess, sys, threading, time
@@ -53,10 +56,12 @@ SLOW_N = int(os.environ.get("SLOW_N", str(N)))
 TENANTS = int(os.environ.get("TENANTS", "100"))
 TENANTS_N = int(os.environ.get("TENANTS_N", "200000"))
 TENANTS_SINKS_MS = [int(x) for x in os.environ.get("TENANTS_SINKS_MS", "0,1000").split(",") if x.strip()]
-ALL_PHASES = {"limit", "drain", "mapped", "mosquitto", "live", "influx", "slow", "tenants"}
+ALL_PHASES = {"limit", "drain", "durability", "mapped", "mosquitto", "live", "influx", "slow", "tenants"}
 PHASES = ALL_PHASES if os.environ.get("PHASES", "all") == "all" else set(os.environ["PHASES"].split(","))
 # ingestd's default; the limit run uses the same (see README "Benchmark").
 RECEIVE_MAXIMUM = int(os.environ.get("MQTT_RECEIVE_MAXIMUM", "1000"))
+# Also drain with these DURABILITY modes (README "Durability modes"), to compare them with memory in one run.
+COMPARE_DURABILITY = [m.strip() for m in os.environ.get("COMPARE_DURABILITY", "journal,broker").split(",") if m.strip()]
 # Also drain a mapped backlog (MAPPING_FILE, README "Mapping other devices").
 COMPARE_MAPPED = os.environ.get("COMPARE_MAPPED", "1") != "0"
 MAPPED_FILTER = "zigbee2mqtt/+"
@@ -366,6 +371,8 @@ def main():
         sessions += ["bench-ingestd"] + (["bench-ingestd-baseline"] if BASELINE_BIN else [])
     if "mosquitto" in PHASES and COMPARE_LIBMOSQUITTO:
         sessions.append("bench-ingestd-mosquitto")
+    if "durability" in PHASES and "drain" in PHASES:
+        sessions += [f"bench-ingestd-durability-{mode}" for mode in COMPARE_DURABILITY]
     if "influx" in PHASES and INFLUX_PORT:
         sessions.append("bench-ingestd-influx")
     for s in sessions:
@@ -409,6 +416,16 @@ def main():
         sink, sink_port = start_sink("drain", N)
         drain = drain_ingestd("drain", "bench-ingestd", sink, sink_port)
         print(f"  {drain['rate']} msg/s, {drain['cpu_us_per_message']} µs CPU/msg, peak RSS {drain['peak_rss_mb']} MB, {drain['batches']} batches", flush=True)
+
+    durability = []
+    # Compared with the drain above: only with it.
+    for mode in (COMPARE_DURABILITY if "durability" in PHASES and drain else []):
+        print(f"durability: the same drain with DURABILITY={mode} …", flush=True)
+        sink, sink_port = start_sink(f"drain-{mode}", N)
+        part = drain_ingestd(f"drain-{mode}", f"bench-ingestd-durability-{mode}", sink, sink_port, {"DURABILITY": mode})
+        part["durability"] = mode
+        durability.append(part)
+        print(f"  {part['rate']} msg/s, {part['cpu_us_per_message']} µs CPU/msg ({part['rate'] / drain['rate']:.2f}x the drain)", flush=True)
 
     mapped = None
     if compare_mapped:
@@ -496,6 +513,7 @@ def main():
         "ratio": round(drain["rate"] / limit["rate"], 3) if drain and limit else None,
         "ratio_to_ceiling": round(drain["rate"] / ceiling["rate"], 3) if drain and ceiling else None,
         "drain_ingestd_libmosquitto": mosquitto, "drain_ingestd_baseline": baseline, "drain_ingestd_mapped": mapped,
+        "drain_ingestd_durability": durability,
         "live": live, "influx_real": influx, "slow_sinks": slow,
         "tenants": {"tenants": TENANTS, "messages": TENANTS_N, "drains": tenants} if tenants else None,
     }
@@ -527,6 +545,11 @@ def main():
         share = f", ratio {mosquitto['rate'] / limit['rate']:.2f}" if limit else ""
         rows.append(("same drain, MQTT_CLIENT=libmosquitto", f"{mosquitto['rate']:,} msg/s",
                      f"{mosquitto['cpu_us_per_message']} µs CPU/msg{share}"))
+    for part in durability:
+        goal = ", goal >= 0.9 for broker to become the default" if part["durability"] == "broker" else ""
+        rows.append((f"same drain, DURABILITY={part['durability']}", f"{part['rate']:,} msg/s",
+                     f"{part['cpu_us_per_message']} µs CPU/msg, {part['rate'] / drain['rate']:.2f}x the drain (memory), "
+                     f"peak RSS {part['peak_rss_mb']} MB{goal}"))
     if mapped and drain:
         rows.append(("mapped drain (zigbee2mqtt rule, no registry)", f"{mapped['rate']:,} msg/s",
                      f"{mapped['cpu_us_per_message']} µs CPU/msg, {mapped['rate'] / drain['rate']:.2f}x the drain, goal >= 0.9"))

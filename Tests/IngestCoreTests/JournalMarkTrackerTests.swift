@@ -22,6 +22,17 @@ final class JournalMarkTrackerTests: XCTestCase {
         XCTAssertEqual(tracker.linesSafe(upTo: 7), 101)
     }
 
+    /// The journal recovered lines 1…5 at start; new lines (100…) reach the writer and are written
+    /// before the recovered ones are even handed over: the mark must not pass them.
+    func testRecoveredLinesNotYetHandedOverHoldTheMark() {
+        var tracker = JournalMarkTracker(awaiting: [1...5])
+        tracker.record(firstLine: 1, lineCount: 2, sequences: 100...101)
+        XCTAssertNil(tracker.linesSafe(upTo: 2), "1…5 are not in the writer yet")
+        tracker.record(firstLine: 3, lineCount: 5, sequences: 1...5)
+        XCTAssertNil(tracker.linesSafe(upTo: 2))
+        XCTAssertEqual(tracker.linesSafe(upTo: 7), 101)
+    }
+
     /// Against a model that scans every append: random appends (sometimes out of journal order, some
     /// without journal numbers, which are not recorded) and a low-water mark that grows in random steps.
     func testMatchesAScanOfEveryAppend() {

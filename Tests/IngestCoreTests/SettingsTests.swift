@@ -181,6 +181,22 @@ final class SettingsTests: XCTestCase {
         XCTAssertEqual(try load(["MQTT_QOS": "1", "MQTT_CLIENT": "libmosquitto"]).mqttQoS, 1)
     }
 
+    /// libmosquitto acknowledges before ingestd sees a message: it cannot wait until it is safe.
+    func testDurabilityThatAcknowledgesWhenSafeNeedsTheNativeClient() throws {
+        assertInvalid(["DURABILITY": "journal", "MQTT_CLIENT": "libmosquitto"], names: "DURABILITY,MQTT_CLIENT")
+        assertInvalid(["DURABILITY": "broker", "MQTT_CLIENT": "libmosquitto"], names: "DURABILITY,MQTT_CLIENT")
+        XCTAssertEqual(try load(["DURABILITY": "memory", "MQTT_CLIENT": "libmosquitto"]).durability, .memory)
+        XCTAssertEqual(try load(["DURABILITY": "Broker"]).durability, .broker)
+    }
+
+    /// Acknowledgements that wait until a message is safe want the widest window by default.
+    func testTheReceiveWindowDefaultFollowsDurability() throws {
+        XCTAssertEqual(try load([:]).mqttReceiveMaximum, 1000)
+        XCTAssertEqual(try load(["DURABILITY": "journal"]).mqttReceiveMaximum, 65535)
+        XCTAssertEqual(try load(["DURABILITY": "broker"]).mqttReceiveMaximum, 65535)
+        XCTAssertEqual(try load(["DURABILITY": "broker", "MQTT_RECEIVE_MAXIMUM": "500"]).mqttReceiveMaximum, 500)
+    }
+
     func testProductionSettingsHealthTLSAndSharedGroup() throws {
         let defaults = try load([:])
         XCTAssertNil(defaults.healthListen, "health endpoints are off by default")

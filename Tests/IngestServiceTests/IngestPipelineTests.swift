@@ -7,14 +7,17 @@ import XCTest
 
 /// Records what the pipeline hands over.
 final class PipelineRecordingSink: LineSink {
-    private let state = Mutex<[(database: String, lines: [String])]>([])
-    var appends: [(database: String, lines: [String])] { state.withLock { $0 } }
+    private let state = Mutex<[(database: String, lines: [String], sequences: ClosedRange<UInt64>?)]>([])
+    var appends: [(database: String, lines: [String])] { state.withLock { $0.map { ($0.database, $0.lines) } } }
     var lines: [String] { appends.flatMap(\.lines) }
+    /// The highest line number handed over (with a `LineSequencer`).
+    var highestSequence: UInt64? { state.withLock { $0.compactMap(\.sequences?.upperBound).max() } }
 
     func append(database: String, lines: [UInt8], lineCount: Int, journalSequences: ClosedRange<UInt64>?) async {
         let text = String(decoding: lines, as: UTF8.self).split(separator: "\n").map(String.init)
         precondition(text.count == lineCount)
-        state.withLock { $0.append((database, text)) }
+        if let journalSequences { precondition(journalSequences.count == lineCount) }
+        state.withLock { $0.append((database, text, journalSequences)) }
     }
 }
 

@@ -86,13 +86,15 @@ final class RunningSource: Sendable {
         maxChunk: Int = 100,
         consumerDelayNanos: UInt64 = 0,
         consumerGate: GateBox? = nil,
-        logs: CapturedLogs = CapturedLogs()
+        logs: CapturedLogs = CapturedLogs(),
+        acknowledgements: AcknowledgementRelay? = nil
     ) {
         self.logs = logs
         let intake = IntakeQueue(capacity: capacity)
         self.intake = intake
         let logger = logs.logger()
-        source = MQTTSource(configuration: configuration, intake: intake, logger: logger)
+        source = MQTTSource(configuration: configuration, intake: intake, logger: logger,
+                            acknowledgements: acknowledgements, acknowledgementWaitAtStop: .seconds(5))
         let group = ServiceGroup(services: [source], logger: logger)
         self.group = group
         runTask = Task { try await group.run() }

@@ -83,9 +83,10 @@ final class IngestdHarness: @unchecked Sendable {
     }
 
     /// Publishes `count` telemetry messages per device, seq numbers from `from`.
-    func publish(devices: [String], count: Int, from: Int = 0) async throws {
+    func publish(devices: [String], count: Int, from: Int = 0, qos: Int = 1) async throws {
         for device in devices {
-            try await broker.publish(topic: Fleet.topic(device), lines: (from..<from + count).map { Fleet.telemetry(device, seq: $0) })
+            try await broker.publish(topic: Fleet.topic(device), lines: (from..<from + count).map { Fleet.telemetry(device, seq: $0) },
+                                     qos: qos)
         }
     }
 

@@ -9,7 +9,9 @@ struct SimulationSchedule {
     var ledger: WriteLedger
     let configuration: WriteLedgerConfiguration
     var now: Int64 = 0
-    let journalMode: Bool
+    /// DURABILITY, and the broker's side of the acknowledgements.
+    var session: SimulatedBrokerSession
+    var journalMode: Bool { session.mode == .journal }
     var violations: [String] = []
 
     /// Lines of the current ledger, by number - 1.
@@ -52,7 +54,7 @@ struct SimulationSchedule {
             backoff: RetryBackoff(baseMilliseconds: 5, maxDelayMilliseconds: 200), hasSpool: random.next() % 8 != 0)
         self.configuration = configuration
         ledger = WriteLedger(configuration: configuration, seed: random.next())
-        journalMode = random.next() % 2 == 0
+        session = SimulatedBrokerSession(mode: SimulatedBrokerSession.Mode.allCases[Int(random.next() % 3)])
         poisonRate = random.next() % 3 == 0 ? 0.04 : 0
         peers = SimulatedPeers(
             apiV3: random.next() % 2 == 0, pDown: random.unit() * 0.5, p429: random.unit() * 0.1,
@@ -85,6 +87,8 @@ struct SimulationSchedule {
                     peers.faultsInjected += 1
                 } else {
                     journalSynced = journal.count
+                    // Every line appended so far is synced, or gone from the journal because safe.
+                    session.safe(upTo: UInt64(numbered.count))
                 }
             } else if !deliverNext() && !canAppend {
                 break
@@ -101,25 +105,36 @@ struct SimulationSchedule {
             shutDown()
         } else {
             runUntilIdle()
+            checkEveryMessageAcknowledged()
         }
         checkFinal()
     }
 
+    /// A round of the pipeline: messages of one database, one line each, a few of them rejected.
     mutating func appendChunk() {
         let database = "db\(random.next() % 3)"
         let count = 1 + Int(random.next() % 8)
-        var bytes: [UInt8] = []
-        var lines: [String] = []
+        var messages: [[String]] = []
         for _ in 0..<count {
+            if random.unit() < 0.1 {
+                messages.append([])  // rejected: no line, acknowledged in its turn
+                continue
+            }
             let uid = nextUID
             nextUID += 1
             let poison = random.unit() < poisonRate
             let line = poison ? "m,db=\(database) bad=\(uid) \(uid)\n" : "m,db=\(database) v=\(uid)i \(uid)\n"
-            lines.append(line)
-            bytes += Array(line.utf8)
+            messages.append([line])
         }
+        deliver(database: database, messages)
+    }
+
+    /// Hands the lines of `messages` on, then tells the broker session what they wait for.
+    mutating func deliver(database: String, _ messages: [[String]]) {
+        let lines = messages.flatMap { $0 }
         accepted += lines
-        hand(database: database, lines: lines, bytes: bytes)
+        if !lines.isEmpty { hand(database: database, lines: lines, bytes: lines.flatMap { Array($0.utf8) }) }
+        session.delivered(messages, lastSequence: UInt64(numbered.count))
     }
 
     /// The journal gets the lines before the ledger does (as the pipeline does it).
@@ -193,6 +208,7 @@ struct SimulationSchedule {
                 timerAt = at
             case .linesSafe(let upTo):
                 checkSafe(upTo: upTo)
+                session.safe(upTo: upTo)
             case .wakeAppender(let id):
                 if appenderWaiting == id { appenderWaiting = nil }
             case .report:
@@ -211,7 +227,16 @@ struct SimulationSchedule {
         crashes += 1
         let survivors = journalMode ? journal[..<journalSynced].map(\.line) : []
         let recovered = Set(survivors)
-        for line in numbered where !peers.holds(line) && !recovered.contains(line) { allowedLost.insert(line) }
+        if session.acknowledgesWhenSafe {
+            // Acknowledged means safe: the broker has forgotten these messages.
+            for line in session.acknowledgedLines where !peers.holds(line) && !recovered.contains(line) {
+                violations.append("\(session.mode): a crash lost a line of an acknowledged message: \(line)")
+                break
+            }
+        } else {
+            for line in numbered where !peers.holds(line) && !recovered.contains(line) { allowedLost.insert(line) }
+        }
+        let redelivered = session.crashed()
         pending.removeAll()
         writeStarted.removeAll()
         timerAt = nil
@@ -236,6 +261,21 @@ struct SimulationSchedule {
             while appenderWaiting != nil, waited < 20_000, deliverNext() { waited += 1 }
         }
         journalSynced = journal.count
+        session.safe(upTo: UInt64(numbered.count))
+        // The broker delivers again what was not acknowledged, in order, in rounds of one database.
+        var next = 0
+        while next < redelivered.count {
+            let database = redelivered[next].first.map { databaseOf[$0]! } ?? "db0"
+            var round: [[String]] = []
+            while next < redelivered.count, round.count < 8,
+                  redelivered[next].first.map({ databaseOf[$0] == database }) ?? true {
+                round.append(redelivered[next])
+                next += 1
+            }
+            deliver(database: database, round)
+            var waited = 0
+            while appenderWaiting != nil, waited < 20_000, deliverNext() { waited += 1 }
+        }
     }
 
     // MARK: - The end
@@ -264,6 +304,7 @@ struct SimulationSchedule {
             violations.append("shutdown did not drain: \(ledger.batches.count) batches (\(ledger.batches.values.map(\.state.name))), \(ledger.linesBuffered) buffered, timer \(timerAt.map(String.init) ?? "none")")
         }
         if ledger.linesLost > 0 { violations.append("shutdown lost \(ledger.linesLost) lines with a healthy disk") }
+        checkEveryMessageAcknowledged()
     }
 
     mutating func runUntilIdle() {
@@ -328,6 +369,15 @@ struct SimulationSchedule {
         let expected = max(1, before.limit / 2)
         if ledger.writeConcurrency > expected {
             violations.append("\(outcome) left the concurrency at \(ledger.writeConcurrency) (was \(before.limit))")
+        }
+    }
+
+    /// Once everything is drained the gate holds nothing back: a message never decided, or a safe
+    /// mark that never reached it, would stall the broker's window for good.
+    mutating func checkEveryMessageAcknowledged() {
+        if journalMode { session.safe(upTo: UInt64(numbered.count)) }  // the last sync, at exit
+        if session.acknowledgesWhenSafe && !session.unacknowledged.isEmpty && ledger.isDrained {
+            violations.append("\(session.mode): \(session.unacknowledged.count) messages never acknowledged after the drain")
         }
     }
 

@@ -140,7 +140,13 @@ public struct Settings: Sendable {
         mqttUsername = env.optionalString("MQTT_USERNAME")
         mqttPassword = try env.secret("MQTT_PASSWORD", read: readSecret)
         mqttKeepAliveSeconds = try env.integer("MQTT_KEEPALIVE_SECONDS", default: 60, range: 5...65535)
-        mqttReceiveMaximum = try env.integer("MQTT_RECEIVE_MAXIMUM", default: 1000, range: 1...65535)
+        // With DURABILITY=journal/broker an acknowledgement waits until its message is safe, so the
+        // window bounds the rate (README "Delivery guarantees"): the widest one by default. A bad
+        // DURABILITY is reported where it is read.
+        let acknowledgesWhenSafe = DurabilityMode.allCases
+            .first { $0.rawValue == env.raw("DURABILITY")?.lowercased() }?.acknowledgesWhenSafe ?? false
+        mqttReceiveMaximum = try env.integer("MQTT_RECEIVE_MAXIMUM", default: acknowledgesWhenSafe ? 65535 : 1000,
+                                             range: 1...65535)
         mqttSessionExpirySeconds = try env.integer("MQTT_SESSION_EXPIRY_SECONDS", default: Int(UInt32.max),
                                                    range: 1...Int(UInt32.max))
         heartbeatTimeoutSeconds = try env.integer("HEARTBEAT_TIMEOUT_SECONDS", default: 300, range: 0...86400)
@@ -266,6 +272,12 @@ public struct Settings: Sendable {
             // message between the two is lost across a restart (README "MQTT clients").
             throw .conflict(names: ["MQTT_QOS", "MQTT_CLIENT"],
                             reason: "QoS 2 with libmosquitto can lose a message across a restart; use MQTT_CLIENT=native or MQTT_QOS=1")
+        }
+        if mqttClient == .libmosquitto, durability.acknowledgesWhenSafe {
+            // libmosquitto sends PUBACK/PUBREC before ingestd sees the message, so it cannot wait until
+            // the message is safe (README "Delivery guarantees").
+            throw .conflict(names: ["DURABILITY", "MQTT_CLIENT"],
+                            reason: "DURABILITY=\(durability.rawValue) acknowledges a message only once it is safe, which libmosquitto cannot do (it acknowledges before ingestd sees the message); use MQTT_CLIENT=native or DURABILITY=memory")
         }
         if (influxUsername == nil) != (influxPassword == nil) {
             throw .conflict(names: ["INFLUXDB_USERNAME", "INFLUXDB_PASSWORD"], reason: "set both or neither")

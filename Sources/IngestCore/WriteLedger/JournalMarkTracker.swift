@@ -19,9 +19,14 @@ public struct JournalMarkTracker: Sendable {
     private var queue: [Entry] = []
     private var head = 0
     private var highestSequence: UInt64?
+    /// Lines the journal recovered from an earlier run and has not handed to the writer yet: the mark
+    /// stays below them until they are recorded (new lines may overtake them on the way).
+    private var awaited: [ClosedRange<UInt64>]
     public private(set) var acknowledged: UInt64 = 0
 
-    public init() {}
+    public init(awaiting recovered: [ClosedRange<UInt64>] = []) {
+        awaited = recovered
+    }
 
     /// An append of `lineCount` lines whose first ledger number is `firstLine` carries journal
     /// `sequences`. Appends are recorded in the ledger's order.
@@ -33,6 +38,7 @@ public struct JournalMarkTracker: Sendable {
         while queue.count > head, queue[queue.count - 1].firstSequence >= entry.firstSequence { queue.removeLast() }
         queue.append(entry)
         highestSequence = max(highestSequence ?? 0, sequences.upperBound)
+        if let index = awaited.firstIndex(of: sequences) { awaited.remove(at: index) }
     }
 
     /// Every ledger line up to `safeLine` is safe: the new journal mark, when it moved.
@@ -43,8 +49,10 @@ public struct JournalMarkTracker: Sendable {
             head = 0
         }
         guard let highest = highestSequence else { return nil }
-        let mark = head < queue.count ? queue[head].firstSequence &- 1 : highest
-        guard head == queue.count || queue[head].firstSequence > 0, mark > acknowledged else { return nil }
+        var lowestUnsafe = head < queue.count ? queue[head].firstSequence : highest &+ 1
+        for range in awaited { lowestUnsafe = min(lowestUnsafe, range.lowerBound) }
+        guard lowestUnsafe > 0, lowestUnsafe - 1 > acknowledged else { return nil }
+        let mark = lowestUnsafe - 1
         acknowledged = mark
         return mark
     }

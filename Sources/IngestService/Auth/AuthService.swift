@@ -7,7 +7,7 @@ import Synchronization
 ///
 /// The cache sits behind a mutex rather than inside an actor so that the common case, a cache hit,
 /// costs one uncontended lock and no suspension on the per-message hot path (`authorizeCached`).
-/// Only misses go async (`resolve`), and each ends within REGISTRY_WAIT_SECONDS.
+/// Only misses go async (`startLookups`, `resolve`), and each ends within REGISTRY_WAIT_SECONDS.
 ///
 /// Registry outages: an expired record is kept and served (stale) for up to `staleSeconds` past its
 /// TTL while the registry cannot be asked; during an outage those devices ask again at most once per
@@ -17,21 +17,22 @@ import Synchronization
 /// after at most one attempt instead of each waiting again: a long outage must not stall the
 /// pipeline for every new device in turn.
 public final class AuthService: Sendable {
-    private let cache: Mutex<LRUCache<DeviceKey, AuthCacheEntry>>
-    private let coalescer: RegistryLookupCoalescer
-    private let registry: any DeviceRegistry
+    // Internal, not private: the lookups (`AuthService+Lookups.swift`) share them.
+    let cache: Mutex<LRUCache<DeviceKey, AuthCacheEntry>>
+    let coalescer: RegistryLookupCoalescer
+    let registry: any DeviceRegistry
     private let authorizer: DeviceAuthorizer
-    private let configuration: AuthCacheConfiguration
-    private let clock: any MonotonicClock
+    let configuration: AuthCacheConfiguration
+    let clock: any MonotonicClock
     private let logger: Logger
-    private let outage = Mutex<Outage?>(nil)
+    let outage = Mutex<Outage?>(nil)
     private let lastLookupMilliseconds = Atomic<Int>(0)
     private let lookupDurationObserver: (@Sendable (Duration) -> Void)?
     public let registryKind: String
 
     /// The registry could not be asked: since when, when stale devices may ask again, and whether a
     /// waiting miss already ran out of time.
-    private struct Outage {
+    struct Outage {
         var nextRetryAt: UInt64
         var retryDelay: UInt64
         var waitExhausted = false
@@ -66,11 +67,11 @@ public final class AuthService: Sendable {
     public enum CachedAuthorization: Sendable {
         /// The device may write (fresh record, or a stale one while the registry is known to be down).
         case authorized
-        /// The registry must be asked: hand `lookup` to `resolve(_:)`, off the hot path.
+        /// The registry must be asked: hand `lookup` to `startLookups(_:answer:)` or `resolve(_:)`, off the hot path.
         case needsLookup(PendingLookup)
     }
 
-    /// A registry lookup the cache could not spare, with what `resolve(_:)` needs to end it in time.
+    /// A registry lookup the cache could not spare, with what a lookup needs to end it in time.
     public struct PendingLookup: Sendable {
         public let key: DeviceKey
         let stale: AuthCacheEntry?
@@ -82,7 +83,7 @@ public final class AuthService: Sendable {
     }
 
     /// Throws the reason the message is refused; returns when its device may write. Waits for the
-    /// registry on a cache miss: the pipeline uses `authorizeCached(_:)` and `resolve(_:)` instead, so
+    /// registry on a cache miss: the pipeline uses `authorizeCached(_:)` and `startLookups(_:answer:)` instead, so
     /// one device's lookup never holds up another device's messages.
     public func authorize(_ message: ValidatedMessage) async throws(RejectReason) {
         switch try authorizeCached(message) {
@@ -173,73 +174,20 @@ public final class AuthService: Sendable {
         }
     }
 
-    /// Asks the registry, retrying with backoff while it is unavailable, and ends within
-    /// REGISTRY_WAIT_SECONDS whatever the registry does (README "Slow or hung registry"): the record,
-    /// else the stale record, else REGISTRY_UNAVAILABLE.
-    func resolve(_ pending: PendingLookup) async -> Result<AuthCacheEntry, RejectReason> {
-        let started = ContinuousClock.now
-        defer { recordLookup(ContinuousClock.now - started) }
-        let key = pending.key
-        let waitLimit = Duration.milliseconds(Int64(configuration.registryWaitSeconds * 1000))
-        let deadline = started + (pending.mayWait ? waitLimit : .zero)
-        // REGISTRY_WAIT_SECONDS=0 leaves one attempt to the registry's own query timeout.
-        let hardDeadline: ContinuousClock.Instant? = waitLimit > .zero ? started + waitLimit : nil
-        var delay = Duration.milliseconds(configuration.retryBaseMilliseconds)
-        while true {
-            let provisionSite = configuration.autoProvision ? pending.siteID : nil
-            let coalescer = self.coalescer
-            let answer: Result<RegistryLookupCoalescer.Outcome, RegistryError>
-            if let hardDeadline {
-                let raced = try? await DeadlineRace.run(until: hardDeadline) {
-                    await coalescer.lookup(key, provisionSite: provisionSite)
-                }
-                answer = raced ?? .failure(.unavailable(reason: "no answer within \(waitLimit) (REGISTRY_WAIT_SECONDS)"))
-            } else {
-                answer = await coalescer.lookup(key, provisionSite: provisionSite)
-            }
-            switch answer {
-            case let .success(outcome):
-                endOutage()
-                let now = clock.now()
-                let ttl = UInt64(outcome.record == nil ? configuration.negativeTTLSeconds : configuration.ttlSeconds) * 1_000_000_000
-                let entry = AuthCacheEntry(
-                    record: outcome.record, verifiedToken: nil,
-                    staleUntil: now &+ ttl &+ UInt64(configuration.staleSeconds) * 1_000_000_000)
-                // A device just provisioned is not remembered as unknown: its next message finds it.
-                if outcome.provisioned {
-                    cache.withLock { _ = $0.remove(key) }
-                } else {
-                    cache.withLock { $0.put(key, entry, expiresAt: now &+ ttl) }
-                }
-                return .success(entry)
-            case let .failure(error):
-                beginOutage()
-                if let stale = pending.stale { return .success(stale) }
-                let now = ContinuousClock.now
-                if now >= deadline || hardDeadline.map({ now >= $0 }) == true {
-                    if pending.mayWait { outage.withLock { $0?.waitExhausted = true } }
-                    return .failure(refuse(key, "\(error)"))
-                }
-                try? await Task.sleep(for: min(delay, now.duration(to: deadline)))
-                delay = min(delay * 2, .milliseconds(configuration.retryMaxMilliseconds))
-            }
-        }
-    }
-
-    private func recordLookup(_ duration: Duration) {
+    func recordLookup(_ duration: Duration) {
         let (seconds, attoseconds) = duration.components
         lastLookupMilliseconds.store(Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000), ordering: .relaxed)
         lookupDurationObserver?(duration)
     }
 
-    private func refuse(_ key: DeviceKey, _ error: String) -> RejectReason {
+    func refuse(_ key: DeviceKey, _ error: String) -> RejectReason {
         logger.warning("registry lookup failed, message refused", metadata: [
             "tenant_id": "\(key.tenantID)", "device_id": "\(key.deviceID)", "reason": "REGISTRY_UNAVAILABLE", "error": "\(error)",
         ])
         return .registryUnavailable
     }
 
-    private func beginOutage() {
+    func beginOutage() {
         let now = clock.now()
         let base = UInt64(configuration.retryBaseMilliseconds) * 1_000_000
         outage.withLock { outage in
@@ -247,7 +195,7 @@ public final class AuthService: Sendable {
         }
     }
 
-    private func endOutage() {
+    func endOutage() {
         outage.withLock { $0 = nil }
     }
 

@@ -12,8 +12,7 @@ extension BatchWriter {
         let before = (
             lines: metrics.linesWritten.load(ordering: .relaxed), batches: metrics.batchesOK.load(ordering: .relaxed),
             linesRejected: metrics.linesRejected.load(ordering: .relaxed),
-            batchesRejected: metrics.batchesRejected.load(ordering: .relaxed),
-            spooled: shutdown.linesSpooled, lost: shutdown.linesLost, batchesLost: shutdown.batchesLost
+            batchesRejected: metrics.batchesRejected.load(ordering: .relaxed)
         )
         logger.info("draining buffers", metadata: [
             "lines": "\(ledger.linesInMemory + ledger.linesWaiting)", "timeout_ms": "\(timeout / .milliseconds(1))",
@@ -28,10 +27,11 @@ extension BatchWriter {
             batchesWritten: metrics.batchesOK.load(ordering: .relaxed) - before.batches,
             linesRejected: metrics.linesRejected.load(ordering: .relaxed) - before.linesRejected,
             batchesRejected: metrics.batchesRejected.load(ordering: .relaxed) - before.batchesRejected,
-            linesRemaining: shutdown.linesLost - before.lost,
-            batchesRemaining: shutdown.batchesLost - before.batchesLost
+            // Everything the stop spooled or lost, also before the drain began (a second stop signal).
+            linesRemaining: shutdown.linesLost,
+            batchesRemaining: shutdown.batchesLost
         )
-        report.linesSpooled = shutdown.linesSpooled - before.spooled
+        report.linesSpooled = shutdown.linesSpooled
         let metadata: Logger.Metadata = [
             "lines": "\(report.linesWritten)", "batches": "\(report.batchesWritten)",
             "lines_rejected": "\(report.linesRejected)", "batches_rejected": "\(report.batchesRejected)",

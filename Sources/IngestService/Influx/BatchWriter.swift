@@ -21,14 +21,15 @@ public actor BatchWriter: Service {
 
     let client: any InfluxWriting
     let store: (any OverflowStore)?
-    let journal: CrashJournal?
+    let journal: (any SafeSequenceObserver)?
     let logger: Logger
     /// Time since the writer was created, on the injected clock.
     let now: @Sendable () -> Duration
     let sleep: @Sendable (Duration) async throws -> Void
 
     var ledger: WriteLedger
-    var journalMarks = JournalMarkTracker()
+    /// The ledger's safe mark in the sequence numbers the observer knows (journal or broker mode).
+    var journalMarks: JournalMarkTracker
     /// Appenders waiting for memory, by the ledger's appender id.
     var waitingAppenders: [Int: CheckedContinuation<Void, Never>] = [:]
     /// Appenders resumed early (their task was cancelled): a later wake-up for them is ignored.
@@ -50,7 +51,7 @@ public actor BatchWriter: Service {
         configuration: BatchWriterConfiguration,
         client: some InfluxWriting,
         store: (any OverflowStore)? = nil,
-        journal: CrashJournal? = nil,
+        journal: (any SafeSequenceObserver)? = nil,
         logger: Logger,
         clock: C = ContinuousClock(),
         seed: UInt64 = UInt64.random(in: 0 ... .max)
@@ -59,6 +60,7 @@ public actor BatchWriter: Service {
         self.client = client
         self.store = store
         self.journal = journal
+        self.journalMarks = JournalMarkTracker(awaiting: journal?.awaitedSequences ?? [])
         self.logger = logger
         self.metrics = WriterMetrics()
         self.ledger = WriteLedger(configuration: configuration.ledgerConfiguration(hasSpool: store != nil), seed: seed)

@@ -113,14 +113,43 @@ public struct IngestDaemon: Sendable {
                 lookupDurationObserver: lookupObserver)
         }
 
+        // DURABILITY=journal/broker: a message is acknowledged to the broker only once it is safe
+        // (README "Delivery guarantees"). The pipeline numbers every line (the journal, or only in
+        // memory), the writer's low-water mark and the journal's syncs say which numbers are safe.
+        let acknowledgements = settings.durability.acknowledgesWhenSafe ? AcknowledgementRelay() : nil
+        let sequencer: (any LineSequencer)?
+        let safeLines: (any SafeSequenceObserver)?
+        switch settings.durability {
+        case .memory:
+            sequencer = journal
+            safeLines = journal
+        case .journal:
+            sequencer = journal
+            safeLines = journal.map { SafeSequenceObservers([$0] + (acknowledgements.map { [$0] } ?? [])) }
+        case .broker:
+            sequencer = MemoryLineSequencer()
+            safeLines = acknowledgements
+        }
+
+        if settings.durability.acknowledgesWhenSafe, settings.mqttProtocol == .v311 {
+            logger.warning("MQTT 3.1.1 has no Receive Maximum: the broker's own window bounds the rate while acknowledgements wait until a message is safe", metadata: [
+                "variable": "DURABILITY", "durability": "\(settings.durability.rawValue)",
+                "hint": "raise the broker's limit (mosquitto: max_inflight_messages, default 20) or use MQTT_PROTOCOL=5",
+            ])
+        }
+
         let intake = IntakeQueue(capacity: settings.intakeCapacity)
         var mqttConfiguration = settings.mqttConfiguration
         mqttConfiguration.topics = settings.subscriptions(for: mappingStore?.current)
-        let mqtt = MQTTSource(configuration: mqttConfiguration, intake: intake, logger: logger)
+        let mqtt = MQTTSource(configuration: mqttConfiguration, intake: intake, logger: logger,
+                              acknowledgements: acknowledgements,
+                              // Half the stop's time: the writer's drain, which follows, keeps its own
+                              // SHUTDOWN_TIMEOUT_SECONDS, and systemd's TimeoutStopSec (45 s) must cover both.
+                              acknowledgementWaitAtStop: .milliseconds(settings.shutdownTimeoutSeconds * 500))
         let client = InfluxClient(configuration: settings.influxClientConfiguration, logger: logger)
         let writerClient: any InfluxWriting = exporter.map { InstrumentedInfluxWriter(wrapping: client, exporter: $0) } ?? client
         let writer = BatchWriter(configuration: settings.batchWriterConfiguration, client: writerClient, store: store,
-                                 journal: journal, logger: logger)
+                                 journal: safeLines, logger: logger)
         let replayer = SpoolReplayer(store: store, client: client, backoff: settings.retryBackoff, logger: logger)
         let quarantine = settings.quarantineConfiguration.isActive
             ? QuarantineService(configuration: settings.quarantineConfiguration, sink: writer, logger: logger) : nil
@@ -128,7 +157,8 @@ public struct IngestDaemon: Sendable {
         pipelineConfiguration.mapping = mappingStore
         let pipeline = IngestPipeline(
             configuration: pipelineConfiguration, intake: intake, auth: auth,
-            sink: writer, journal: journal, clock: clock, logger: logger, rejects: quarantine)
+            sink: writer, sequencer: sequencer, acknowledgements: acknowledgements, clock: clock, logger: logger,
+            rejects: quarantine)
         // One collector for the stats line, /metrics and sd_notify STATUS=, so they always agree.
         let collect: @Sendable () -> StatsSnapshot = {
             var snapshot = StatsSnapshot()
@@ -165,7 +195,8 @@ public struct IngestDaemon: Sendable {
         if let journal {
             // Before the writer, so stopped after it: the journal's last sync records the final acknowledgements.
             services.insert(JournalService(journal: journal, sink: writer,
-                                           syncEvery: .milliseconds(settings.journalSyncMilliseconds), logger: logger), at: 0)
+                                           syncEvery: .milliseconds(settings.journalSyncMilliseconds),
+                                           acknowledgements: acknowledgements, logger: logger), at: 0)
         }
         if let address = settings.healthListen, let exporter {
             // First in the list, so stopped last: /healthz answers while ingestd drains.

@@ -8,6 +8,7 @@ public final class MQTTMetrics: Sendable {
     private let reconnectCount = Atomic<Int>(0)
     private let subscribedFlag = Atomic<Int>(0)
     private let oversizedCount = Atomic<Int>(0)
+    private let unacknowledgedCount = Atomic<Int>(0)
 
     public init() {}
 
@@ -22,6 +23,10 @@ public final class MQTTMetrics: Sendable {
     /// PUBLISHes larger than the receive limit whose body the native client read past without
     /// keeping it (handed on cut short, so they are rejected as PAYLOAD_TOO_LARGE and acknowledged).
     public var oversized: Int { oversizedCount.load(ordering: .relaxed) }
+    /// Messages the current connection handed on whose acknowledgement waits until they are safe
+    /// (DURABILITY=journal/broker; README "Durability modes"). Near `MQTT_RECEIVE_MAXIMUM`, the window
+    /// is what limits the rate.
+    public var unacknowledged: Int { unacknowledgedCount.load(ordering: .relaxed) }
 
     func setConnected(_ up: Bool) {
         connectedFlag.store(up ? 1 : 0, ordering: .relaxed)
@@ -31,5 +36,6 @@ public final class MQTTMetrics: Sendable {
     /// A read burst of `count` messages (one atomic update per burst, not per message).
     func recordMessages(_ count: Int) { received.add(count, ordering: .relaxed) }
     func recordOversized() { oversizedCount.add(1, ordering: .relaxed) }
+    func setUnacknowledged(_ count: Int) { unacknowledgedCount.store(count, ordering: .relaxed) }
     func recordReconnect() { reconnectCount.add(1, ordering: .relaxed) }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
+import UnixSignals
 
 /// The MQTT intake: a ServiceLifecycle `Service` that keeps a broker connection up and copies every
 /// message into an `IntakeQueue`, through the client `MQTT_CLIENT` names: `NativeMQTTSession` (the
@@ -32,21 +33,34 @@ import Synchronization
 /// ## Delivery
 /// The native client sends a QoS 1 PUBACK (QoS 2 PUBREC) only once the intake has taken the
 /// message, so a message not in the intake is never acknowledged: the broker delivers it again after
-/// a crash. libmosquitto 2.0 sends the PUBACK before its message callback runs. Either way, what is
-/// in the intake is acknowledged: a crash loses at most the intake's content (bounded by its
-/// capacity; README, Delivery guarantees). QoS 1 can deliver duplicates after a reconnect; the
-/// writer's explicit timestamps make them overwrite themselves in InfluxDB.
+/// a crash. libmosquitto 2.0 sends the PUBACK before its message callback runs. With DURABILITY=memory
+/// what is in the intake is acknowledged: a crash loses at most what ingestd holds in memory. With
+/// `acknowledgements` (DURABILITY=journal/broker, native client only) a message is acknowledged only
+/// once it is safe, and a crash loses nothing acknowledged (README "Durability modes"). QoS 1 can
+/// deliver duplicates after a reconnect; the writer's explicit timestamps make them overwrite
+/// themselves in InfluxDB.
 public final class MQTTSource: Service, Sendable {
     public let configuration: MQTTConfiguration
     public let intake: IntakeQueue
     public let metrics = MQTTMetrics()
     private let logger: Logger
     private let started = Atomic<Bool>(false)
+    /// DURABILITY=journal/broker: acknowledgements wait for the relay (native client only).
+    private let acknowledgements: AcknowledgementRelay?
+    private let acknowledgementWaitAtStop: Duration
 
-    public init(configuration: MQTTConfiguration, intake: IntakeQueue, logger: Logger) {
+    /// `acknowledgements`: the native client acknowledges a message only once the relay released it,
+    /// and at a stop waits up to `acknowledgementWaitAtStop` for those still due (README "Delivery
+    /// guarantees"). libmosquitto acknowledges before ingestd sees a message, so it cannot take one.
+    public init(configuration: MQTTConfiguration, intake: IntakeQueue, logger: Logger,
+                acknowledgements: AcknowledgementRelay? = nil, acknowledgementWaitAtStop: Duration = .seconds(20)) {
+        precondition(acknowledgements == nil || configuration.client == .native,
+                     "deferred acknowledgements need the native MQTT client")
         self.configuration = configuration
         self.intake = intake
         self.logger = logger
+        self.acknowledgements = acknowledgements
+        self.acknowledgementWaitAtStop = acknowledgementWaitAtStop
     }
 
     /// Runs until graceful shutdown (or cancellation), then disconnects cleanly, closes the intake
@@ -63,7 +77,9 @@ public final class MQTTSource: Service, Sendable {
         do {
             switch configuration.client {
             case .native:
-                session = try NativeMQTTSession(configuration: configuration, intake: intake, metrics: metrics, logger: logger)
+                session = try NativeMQTTSession(configuration: configuration, intake: intake, metrics: metrics, logger: logger,
+                                                acknowledgements: acknowledgements,
+                                                acknowledgementWaitAtStop: acknowledgementWaitAtStop)
             case .libmosquitto:
                 session = try MosquittoSession(configuration: configuration, intake: intake, metrics: metrics, logger: logger)
             }
@@ -90,6 +106,20 @@ public final class MQTTSource: Service, Sendable {
         thread.name = "mqtt-loop"
         thread.start()
 
+        // With deferred acknowledgements the stop waits for them; a second SIGTERM/SIGINT (the first
+        // starts the graceful shutdown) disconnects at once, as it stops the writer's wait.
+        var secondSignal: Task<Void, Never>?
+        if acknowledgements != nil, let native = session as? NativeMQTTSession {
+            let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
+            secondSignal = Task {
+                var seen = 0
+                for await _ in signals {
+                    seen += 1
+                    if seen >= 2 { native.abandonAcknowledgementWait(); return }
+                }
+            }
+        }
+        defer { secondSignal?.cancel() }
         let intake = self.intake
         await withTaskCancellationHandler {
             await withGracefulShutdownHandler {

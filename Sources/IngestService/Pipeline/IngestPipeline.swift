@@ -44,19 +44,23 @@ public final class IngestPipeline: Service {
     private let intake: IntakeQueue
     private let auth: AuthService?
     private let sink: any LineSink
-    private let journal: CrashJournal?
+    private let sequencer: (any LineSequencer)?
+    private let acknowledgements: AcknowledgementRelay?
     private let clock: any MonotonicClock
     private let logger: Logger
     private let rejects: (any RejectRecording)?
     public let metrics = PipelineMetrics()
 
     /// `auth` nil means REGISTRY=none: every device is accepted, its site taken from the payload.
-    /// `journal` (DURABILITY=journal) gets every accepted line before the writer does; `rejects`
-    /// (quarantine file, reject counts to InfluxDB) sees refused messages only.
+    /// `sequencer` numbers every accepted line before the writer gets it (DURABILITY=journal: the
+    /// crash journal keeps it too; broker: numbers only); `acknowledgements` hears, for every message
+    /// taken from the intake, when its MQTT acknowledgement may leave (README "Delivery guarantees").
+    /// `rejects` (quarantine file, reject counts to InfluxDB) sees refused messages only.
     public init(configuration: Configuration, intake: IntakeQueue, auth: AuthService?, sink: any LineSink,
-                journal: CrashJournal? = nil, clock: any MonotonicClock, logger: Logger,
-                rejects: (any RejectRecording)? = nil) {
-        self.journal = journal
+                sequencer: (any LineSequencer)? = nil, acknowledgements: AcknowledgementRelay? = nil,
+                clock: any MonotonicClock, logger: Logger, rejects: (any RejectRecording)? = nil) {
+        self.sequencer = sequencer
+        self.acknowledgements = acknowledgements
         self.configuration = configuration
         self.intake = intake
         self.auth = auth
@@ -81,6 +85,15 @@ public final class IngestPipeline: Service {
         }
 
         var mappingScratch = MappingScratch()
+
+        // DURABILITY=journal/broker: every message taken gets a number (its place in arrival order),
+        // and each round tells the acknowledgement gate what each one waits for (README "Delivery
+        // guarantees"). Every message taken is decided exactly once: refused (`refuse`), its lines
+        // in this round's buffers (`encode`, `append`), or later, when its registry lookup answers.
+        let gated = acknowledgements != nil
+        var nextDeliveryNumber: UInt64 = 0
+        var roundMessages: [UInt64] = []
+        var refusedMessages: [UInt64] = []
 
         /// What became of a message under MAPPING_FILE's rules.
         enum MappedStep {
@@ -123,12 +136,13 @@ public final class IngestPipeline: Service {
                 case .full: return .full(registryDevice, database: database, lineCount: lineCount, skippedFields: skipped)
                 }
             }
-            append(database: database, lines: mappingScratch.output, lineCount: lineCount, skippedFields: skipped)
+            append(database: database, lines: mappingScratch.output, lineCount: lineCount, skippedFields: skipped,
+                   deliveryNumber: message.deliveryNumber)
             return .done
         }
 
         /// A mapped message's lines into its database's buffer.
-        func append(database: String, lines: [UInt8], lineCount: Int, skippedFields: Int) {
+        func append(database: String, lines: [UInt8], lineCount: Int, skippedFields: Int, deliveryNumber: UInt64) {
             if database != current?.database {
                 if let current { buffers[current.database] = current.buffer }
                 current = (database, buffers.removeValue(forKey: database) ?? DatabaseBuffer())
@@ -137,9 +151,10 @@ public final class IngestPipeline: Service {
             current!.buffer.append(lines: lines, lineCount: lineCount)
             counters.skippedFields += skippedFields
             counters.enqueued += 1
+            if gated { roundMessages.append(deliveryNumber) }
         }
 
-        func encode(_ validated: ValidatedMessage, receivedAtNanos: Int64) throws(RejectReason) {
+        func encode(_ validated: ValidatedMessage, receivedAtNanos: Int64, deliveryNumber: UInt64) throws(RejectReason) {
             let tenant = validated.address.tenantID
             if tenant != lastTenant || current == nil {
                 lastTenant = tenant
@@ -152,10 +167,12 @@ public final class IngestPipeline: Service {
             let skipped = try current!.buffer.append(validated, receivedAtNanos: receivedAtNanos, encoder: configuration.encoder)
             counters.skippedFields += skipped
             counters.enqueued += 1
+            if gated { roundMessages.append(deliveryNumber) }
         }
 
         func refuse(_ message: InboundMessage, _ reason: RejectReason) {
             counters.reject(reason)
+            if gated { refusedMessages.append(message.deliveryNumber) }
             // The payload is handed on only when it is stored (never in MODE=PROD).
             rejects?.record(topic: message.topic, payload: rejects?.storesPayloads == true ? message.payload : nil,
                             reason: reason, receivedAtNanos: message.receivedAtNanos)
@@ -171,10 +188,11 @@ public final class IngestPipeline: Service {
                     if let refusal = item.refusal { throw refusal }
                     switch item.work {
                     case let .envelope(validated):
-                        try encode(validated, receivedAtNanos: item.message.receivedAtNanos)
+                        try encode(validated, receivedAtNanos: item.message.receivedAtNanos,
+                                   deliveryNumber: item.message.deliveryNumber)
                     case let .mapped(mapped):
                         append(database: mapped.database, lines: mapped.lines, lineCount: mapped.lineCount,
-                               skippedFields: mapped.skippedFields)
+                               skippedFields: mapped.skippedFields, deliveryNumber: item.message.deliveryNumber)
                     }
                 } catch {
                     refuse(item.message, error)
@@ -184,13 +202,26 @@ public final class IngestPipeline: Service {
 
         /// Hands this round's lines to the writer, one call per database.
         func flush() async {
+            // This round's lookups start before anything waits (README "Slow or hung registry").
+            waits?.startLookups()
             if let held = current {
                 buffers[held.database] = held.buffer
                 current = nil
             }
+            var highestSequence: UInt64?
             for (database, buffer) in buffers where buffer.lineCount > 0 {
+                let sequences = sequenceLines(database: database, buffer.bytes, lineCount: buffer.lineCount)
+                if let last = sequences?.upperBound { highestSequence = max(highestSequence ?? 0, last) }
                 await sink.append(database: database, lines: buffer.bytes, lineCount: buffer.lineCount,
-                                  journalSequences: journalLines(database: database, buffer.bytes))
+                                  journalSequences: sequences)
+            }
+            if let acknowledgements {
+                // This round's messages wait for every line of the round: the writer's mark is a
+                // low-water mark, and acknowledgements leave in arrival order anyway.
+                acknowledgements.decide(refusedMessages, .nothing)
+                acknowledgements.decide(roundMessages, highestSequence.map { .safe(upTo: $0) } ?? .nothing)
+                refusedMessages.removeAll(keepingCapacity: true)
+                roundMessages.removeAll(keepingCapacity: true)
             }
             // Tenants repeat from chunk to chunk: keep a ready buffer for those of this chunk, and drop
             // the ones that had nothing, so a fleet of many tenants does not hold a buffer for each.
@@ -229,8 +260,12 @@ public final class IngestPipeline: Service {
             guard let chunk = await intake.next(maxCount: configuration.chunkSize) else { break }
             // Read once per chunk: a reload (SIGHUP) applies from the next chunk on.
             let mapping = configuration.mapping?.current
-            for message in chunk {
+            for var message in chunk {
                 counters.received += 1
+                if gated {
+                    message.deliveryNumber = nextDeliveryNumber
+                    nextDeliveryNumber += 1
+                }
                 if let mapping {
                     switch mapped(message, mapping) {
                     case .envelope: break
@@ -246,7 +281,8 @@ public final class IngestPipeline: Service {
                                 }) ?? .authorized
                             }
                             if case .authorized = decision {
-                                append(database: database, lines: mappingScratch.output, lineCount: lineCount, skippedFields: skipped)
+                                append(database: database, lines: mappingScratch.output, lineCount: lineCount, skippedFields: skipped,
+                                       deliveryNumber: message.deliveryNumber)
                             }
                         } catch {
                             refuse(message, error)
@@ -268,7 +304,7 @@ public final class IngestPipeline: Service {
                         }
                         if case .waiting = decision { continue }
                     }
-                    try encode(validated, receivedAtNanos: message.receivedAtNanos)
+                    try encode(validated, receivedAtNanos: message.receivedAtNanos, deliveryNumber: message.deliveryNumber)
                 } catch {
                     refuse(message, error)
                 }
@@ -291,12 +327,13 @@ public final class IngestPipeline: Service {
         ])
     }
 
-    /// Appends to the crash journal; a journal that fails is logged, and the lines still go to the
-    /// writer: refusing them would lose them for certain.
-    private func journalLines(database: String, _ lines: [UInt8]) -> ClosedRange<UInt64>? {
-        guard let journal else { return nil }
+    /// Numbers the lines (and, DURABILITY=journal, appends them to the crash journal). A failure
+    /// (a database name the journal cannot record) is logged, and the lines still go to the writer:
+    /// refusing them would lose them for certain; their messages are then acknowledged unprotected.
+    private func sequenceLines(database: String, _ lines: [UInt8], lineCount: Int) -> ClosedRange<UInt64>? {
+        guard let sequencer else { return nil }
         do {
-            return try journal.append(database: database, lines: lines)
+            return try sequencer.sequence(database: database, lines: lines, lineCount: lineCount)
         } catch {
             logger.error("crash journal: append failed; lines continue without journal protection", metadata: [
                 "database": "\(database)", "error": "\(error)",

@@ -5,6 +5,11 @@ import IngestCore
 /// `LookupWaitingRoom`; this type executes them: it asks the auth cache, starts one lookup per
 /// waiting device, and hands messages back once their device's lookup answered.
 ///
+/// The lookups of a round (the devices that missed in one chunk) start together, as one batch
+/// (`AuthService.startLookups`), when the pipeline is about to wait or hand its lines on
+/// (`startLookups()`): a cold cache of a thousand devices so costs two or three batches, not a
+/// thousand tasks alive at once.
+///
 /// Envelope messages and mapped messages of `registry: true` rules (README "Mapping other devices")
 /// wait in the same room, by the same (tenant, device) key, so a device keeps its order whichever
 /// rule maps it.
@@ -45,6 +50,8 @@ final class RegistryWaits {
     private var room: LookupWaitingRoom<Waiting>
     private let auth: AuthService
     private let answers: LookupAnswers
+    /// Lookups admitted this round, not started yet (distinct devices: the room starts one per device).
+    private var unstarted: [AuthService.PendingLookup] = []
 
     init(auth: AuthService, limits: LookupWaitingRoom<Waiting>.Limits, intake: IntakeQueue) {
         self.auth = auth
@@ -101,13 +108,20 @@ final class RegistryWaits {
         case .waitBehind:
             return .waiting
         case .startLookup:
-            let auth = self.auth
-            let answers = self.answers
-            // A task per device looked up, not per message: it ends within REGISTRY_WAIT_SECONDS
-            // (`AuthService.resolve`), and the pipeline waits for every one before it returns.
-            Task { answers.post(pending.key, await auth.resolve(pending)) }
+            unstarted.append(pending)
             return .waiting
         }
+    }
+
+    /// Starts the lookups admitted since the last call, as one batch. The pipeline calls it before it
+    /// suspends (a flush, a wait for an answer): a lookup not started would never answer.
+    func startLookups() {
+        guard !unstarted.isEmpty else { return }
+        let answers = self.answers
+        // Each answer is posted as it comes, within REGISTRY_WAIT_SECONDS (`AuthService.startLookups`);
+        // the pipeline waits for every one before it returns.
+        auth.startLookups(unstarted) { key, result in answers.post(key, result) }
+        unstarted.removeAll(keepingCapacity: true)
     }
 
     /// The messages whose device's lookup answered since the last call, each device's in arrival order.
@@ -139,6 +153,7 @@ final class RegistryWaits {
     /// Returns once a lookup answered (at most REGISTRY_WAIT_SECONDS after it started).
     func waitForAnswer() async {
         guard !room.isEmpty else { return }
+        startLookups()
         await answers.waitForAnswer()
     }
 }

@@ -14,9 +14,14 @@ public protocol DeviceRegistry: Sendable {
     /// What the registry knows of its own health: true once it answered again after an outage (so
     /// waiting callers stop assuming it is down), false while down, nil when it does not watch itself.
     var isUp: Bool? { get }
+    /// How many lookups of one batch (the cache misses of one pipeline round) run at once: 1 for a
+    /// registry that answers from memory (one task runs them in turn), the connection pool's size for
+    /// a database, nil for no bound (each on a task of its own).
+    var maxConcurrentLookups: Int? { get }
 }
 
 extension DeviceRegistry {
     public func provisionIfUnknown(_ key: DeviceKey, siteID: String) async throws(RegistryError) -> Bool { false }
     public var isUp: Bool? { nil }
+    public var maxConcurrentLookups: Int? { nil }
 }

@@ -29,6 +29,9 @@ public final class FileDeviceRegistry: DeviceRegistry {
 
     public var count: Int { state.withLock { $0.records.count } }
 
+    /// A lookup answers from memory at once: one task runs a batch's lookups in turn.
+    public var maxConcurrentLookups: Int? { 1 }
+
     public func lookup(_ key: DeviceKey) async throws(RegistryError) -> DeviceRecord? {
         state.withLock { $0.records[key] }
     }

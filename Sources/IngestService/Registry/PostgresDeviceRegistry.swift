@@ -103,6 +103,9 @@ public final class PostgresDeviceRegistry: DeviceRegistry, Service {
 
     // MARK: lookups
 
+    /// No more lookups at once than the pool has connections: more would only queue for one.
+    public var maxConcurrentLookups: Int? { configuration.poolSize }
+
     public func lookup(_ key: DeviceKey) async throws(RegistryError) -> DeviceRecord? {
         lookupCount.add(1, ordering: .relaxed)
         let query = PostgresRegistryStatements.lookup(tenantID: key.tenantID, deviceID: key.deviceID)

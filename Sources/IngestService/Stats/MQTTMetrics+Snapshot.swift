@@ -4,5 +4,6 @@ extension MQTTMetrics {
         snapshot.mqttConnected = connected == 1
         snapshot.mqttReconnects = reconnects
         snapshot.mqttOversized = oversized
+        snapshot.mqttUnacknowledged = unacknowledged
     }
 }

@@ -57,6 +57,7 @@ public struct StatsKey: Sendable {
         StatsKey("registry_lookup_ms", .gauge, "how long the last registry lookup took, in milliseconds") { $0.registryLookupMilliseconds },
         StatsKey("mqtt_reconnects", .counter, "reconnections to the broker") { $0.mqttReconnects },
         StatsKey("mqtt_oversized", .counter, "messages above the native client's packet limit read past without being kept") { $0.mqttOversized },
+        StatsKey("mqtt_unacknowledged", .gauge, "messages taken whose acknowledgement waits until they are safe (DURABILITY=journal/broker)") { $0.mqttUnacknowledged },
         StatsKey("ready", .gauge, "1 when /readyz answers 200") { $0.readiness.isReady ? 1 : 0 },
     ]
 }

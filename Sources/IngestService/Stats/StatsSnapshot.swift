@@ -34,6 +34,8 @@ public struct StatsSnapshot: Sendable, Equatable {
     public var mqttReconnects = 0
     /// PUBLISHes above the receive limit read past without being kept (README "MQTT clients").
     public var mqttOversized = 0
+    /// Messages handed on whose acknowledgement waits until they are safe (README "Durability modes").
+    public var mqttUnacknowledged = 0
 
     public init() {}
 

@@ -18,11 +18,10 @@ import Synchronization
 /// previous sync plus the latest acknowledgement in one `write` and one `fsync`. `JournalService`
 /// calls it every `JOURNAL_SYNC_MS` on the journal's own thread and once at shutdown.
 ///
-/// **Remaining loss window.** The native MQTT client acknowledges a QoS 1 message once the intake has
-/// taken it (libmosquitto before ingestd sees it), and the broker then forgets it. A line is safe
-/// only after the `sync()` that follows its `append`: a crash (or power cut) loses the lines appended
-/// since the last sync, that is up to `JOURNAL_SYNC_MS` of messages, plus what was still in the
-/// intake queue, not yet appended (README, Delivery guarantees).
+/// **Acknowledgements.** A line is safe only after the `sync()` that follows its `append`. The native
+/// MQTT client acknowledges a message only once the sync covering its lines is done (`sync()` returns
+/// that mark for the `AcknowledgementRelay`), so a crash or power cut loses nothing the broker got an
+/// acknowledgement for (README, Delivery guarantees).
 ///
 /// **Acknowledgement.** `acknowledge(upTo:)` says every line numbered up to and including it is done.
 /// Batches of several databases are in flight at once, so the writer passes its low-water mark: one
@@ -197,11 +196,15 @@ public final class CrashJournal: Sendable {
     /// Writes and fsyncs what was appended and acknowledged since the last sync; rotates and deletes
     /// fully acknowledged files. Does nothing when there is nothing new. On failure nothing is lost:
     /// the lines stay buffered and go to a fresh file on the next call.
-    public func sync() throws(SpoolError) {
-        try output.withLock { (out: inout Output) throws(SpoolError) in
-            let (taken, acknowledged) = pending.withLock { state in
+    ///
+    /// Returns the synced mark: every line numbered up to it is on disk (or acknowledged, so safe
+    /// elsewhere). With DURABILITY=journal the MQTT acknowledgements wait for it.
+    @discardableResult
+    public func sync() throws(SpoolError) -> UInt64 {
+        try output.withLock { (out: inout Output) throws(SpoolError) -> UInt64 in
+            let (taken, acknowledged, appended) = pending.withLock { state in
                 defer { state.records.removeAll(keepingCapacity: true) }
-                return (state.records, state.acknowledged)
+                return (state.records, state.acknowledged, state.nextSequence - 1)
             }
             // Lines acknowledged before they were ever written need not be written.
             let live = taken.filter { $0.lastSequence > acknowledged }
@@ -237,21 +240,24 @@ public final class CrashJournal: Sendable {
                 }
             }
             deleteAcknowledgedFiles(&out, acknowledged: acknowledged)
+            return appended
         }
     }
 
     /// `sync()` on the journal's own thread: the caller awaits without holding a pool thread.
-    public func syncOnIOThread() async throws(SpoolError) {
-        try await ioThread.run { () throws(SpoolError) in try self.sync() }
+    @discardableResult
+    public func syncOnIOThread() async throws(SpoolError) -> UInt64 {
+        try await ioThread.run { () throws(SpoolError) -> UInt64 in try self.sync() }
     }
 
     /// Syncs every `interval` until the task is cancelled, then once more, each on the journal's own
-    /// thread. Errors are logged by `sync()` (the lines stay buffered and are retried).
-    public func syncPeriodically(every interval: Duration) async {
+    /// thread, and tells `synced` each synced mark. Errors are logged by `sync()` (the lines stay
+    /// buffered and are retried).
+    public func syncPeriodically(every interval: Duration, synced: @Sendable (UInt64) -> Void = { _ in }) async {
         while !Task.isCancelled {
             do { try await Task.sleep(for: interval) } catch { break }
-            try? await syncOnIOThread()
+            if let mark = try? await syncOnIOThread() { synced(mark) }
         }
-        try? await syncOnIOThread()
+        if let mark = try? await syncOnIOThread() { synced(mark) }
     }
 }

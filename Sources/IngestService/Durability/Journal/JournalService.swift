@@ -10,9 +10,13 @@ public final class JournalService: Service {
     private let sink: any LineSink
     private let interval: Duration
     private let logger: Logger
+    /// Hears each completed sync: the MQTT acknowledgements of the lines it covers may leave.
+    private let acknowledgements: AcknowledgementRelay?
 
-    public init(journal: CrashJournal, sink: any LineSink, syncEvery interval: Duration, logger: Logger) {
+    public init(journal: CrashJournal, sink: any LineSink, syncEvery interval: Duration,
+                acknowledgements: AcknowledgementRelay? = nil, logger: Logger) {
         self.journal = journal
+        self.acknowledgements = acknowledgements
         self.sink = sink
         self.interval = interval
         self.logger = logger
@@ -30,11 +34,13 @@ public final class JournalService: Service {
                                   journalSequences: batch.sequences)
             }
         }
+        let acknowledgements = self.acknowledgements
         await cancelWhenGracefulShutdown {
-            await self.journal.syncPeriodically(every: self.interval)
+            await self.journal.syncPeriodically(every: self.interval) { acknowledgements?.acknowledge(upTo: $0) }
         }
         do {
-            try await journal.syncOnIOThread()
+            let mark = try await journal.syncOnIOThread()
+            acknowledgements?.acknowledge(upTo: mark)
         } catch {
             logger.error("crash journal: last sync failed", metadata: ["error": "\(error)"])
         }

@@ -24,9 +24,17 @@ import Synchronization
 /// ## Delivery
 /// A QoS 1 PUBACK (QoS 2 PUBREC) is sent only after the intake has taken the message, in the order
 /// the PUBLISHes arrived. While the intake is full, this thread waits in `put` and nothing more is
-/// acknowledged or read, so the broker keeps the rest (TCP backpressure), and PINGREQs keep the
-/// connection alive meanwhile; if the intake closes instead (cancellation), what it did not take is
-/// never acknowledged and the broker delivers it again on the next connection.
+/// read, so the broker keeps the rest (TCP backpressure), and PINGREQs keep the connection alive
+/// meanwhile; if the intake closes instead (cancellation), what it did not take is never
+/// acknowledged and the broker delivers it again on the next connection.
+///
+/// With `acknowledgements` (DURABILITY=journal or broker) taking is not enough: an acknowledgement
+/// leaves only once the `AcknowledgementRelay` released its message (its lines are fsynced in the
+/// journal, or in InfluxDB or the spool). This thread polls the relay's wake pipe beside the socket,
+/// so it sends them as soon as they may leave, still in arrival order (`AcknowledgementCursor`). On a
+/// stop it reads no more, closes the intake so the pipeline drains, and waits up to
+/// `acknowledgementWaitAtStop` for the acknowledgements of what it handed on before it disconnects;
+/// what is not safe by then stays unacknowledged and the broker delivers it again.
 ///
 /// ## Oversized messages
 /// A PUBLISH larger than `MQTTConfiguration.receivePacketLimit` is not read whole: its head (topic
@@ -44,13 +52,18 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
     let intake: IntakeQueue
     let metrics: MQTTMetrics
     let logger: Logger
+    /// DURABILITY=journal/broker: acknowledgements wait for it (see "Delivery").
+    let acknowledgements: AcknowledgementRelay?
+    let acknowledgementWaitAtStop: Duration
 
     /// Longest wait in `poll`: bounds how quickly a stop request and the heartbeat are noticed.
-    private static let pollMilliseconds: Int32 = 100
+    static let pollMilliseconds: Int32 = 100
     /// TCP connect, TLS handshake and CONNACK must each complete within this.
     private static let connectTimeoutSeconds = 30.0
 
     private let stopFlag = Atomic<Bool>(false)
+    /// A second stop request: disconnect without waiting for acknowledgements.
+    let abandonFlag = Atomic<Bool>(false)
     private let tlsContext: TLSContext?
     private let decoder: MQTTPacketDecoder
     /// The largest packet read whole (`MQTTConfiguration.receivePacketLimit`).
@@ -58,15 +71,22 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
 
     // Loop-thread confined (see the type's documentation).
     private let events: MQTTSessionEvents
-    private var protocolState: MQTTSubscriberStateMachine
+    var protocolState: MQTTSubscriberStateMachine
     /// This turn's messages, handed to the intake in one `put`.
     private var burst: [InboundMessage] = []
+    /// Which released messages are this connection's to acknowledge (with `acknowledgements`).
+    var cursor = AcknowledgementCursor()
+    /// `poll`'s entries: the socket, and the relay's wake pipe.
+    private var pollEntries = [pollfd](repeating: pollfd(), count: 2)
 
-    init(configuration: MQTTConfiguration, intake: IntakeQueue, metrics: MQTTMetrics, logger: Logger) throws {
+    init(configuration: MQTTConfiguration, intake: IntakeQueue, metrics: MQTTMetrics, logger: Logger,
+         acknowledgements: AcknowledgementRelay? = nil, acknowledgementWaitAtStop: Duration = .seconds(20)) throws {
         self.configuration = configuration
         self.intake = intake
         self.metrics = metrics
         self.logger = logger
+        self.acknowledgements = acknowledgements
+        self.acknowledgementWaitAtStop = acknowledgementWaitAtStop
         self.events = MQTTSessionEvents(configuration: configuration, metrics: metrics, logger: logger)
         self.decoder = MQTTPacketDecoder(protocolVersion: configuration.protocolVersion)
         self.receiveLimit = configuration.receivePacketLimit
@@ -147,6 +167,8 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
         let now = monotonicNanos()
         let connection = MQTTConnection(transport: transport, now: now)
         connection.queue { protocolState.connectionOpened(now: now, into: &$0) }
+        cursor.connectionOpened()
+        metrics.setUnacknowledged(0)
         return connection
     }
 
@@ -177,7 +199,10 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
         } catch {
             return Ending(reason: ending?.description ?? error.description, reasonString: ending?.reasonString)
         }
-        if protocolState.isConnected { disconnectCleanly(connection) }
+        if protocolState.isConnected {
+            if acknowledgements != nil { awaitAcknowledgementsAtStop(connection) }
+            disconnectCleanly(connection)
+        }
         return nil
     }
 
@@ -187,15 +212,24 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
         if !connection.transport.hasBufferedInput {
             var events = Int16(POLLIN)
             if connection.hasPendingOutput { events |= Int16(POLLOUT) }
-            var entry = pollfd(fd: connection.transport.descriptor, events: events, revents: 0)
-            let ready = poll(&entry, 1, Self.pollMilliseconds)
+            // The socket, and the relay's wake pipe with DURABILITY=journal/broker (storage reused:
+            // no allocation per turn).
+            pollEntries[0] = pollfd(fd: connection.transport.descriptor, events: events, revents: 0)
+            pollEntries[1] = pollfd(fd: acknowledgements?.wakeDescriptor ?? -1, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&pollEntries, acknowledgements == nil ? 1 : 2, Self.pollMilliseconds)
             if ready < 0 {
                 if errno == EINTR { return }
                 throw .io(systemError())
             }
             if ready == 0 { return }
-            if entry.revents & Int16(POLLOUT) != 0 { try connection.flush(now: monotonicNanos()) }
-            if entry.revents & Int16(POLLIN | POLLERR | POLLHUP) == 0 { return }
+            if pollEntries[1].revents != 0 {
+                acknowledgements?.drainWake()
+                sendReleasedAcknowledgements(connection)
+                try connection.flush(now: monotonicNanos())
+            }
+            let revents = pollEntries[0].revents
+            if revents & Int16(POLLOUT) != 0 { try connection.flush(now: monotonicNanos()) }
+            if revents & Int16(POLLIN | POLLERR | POLLHUP) == 0 { return }
         }
         guard try connection.readAvailable() > 0 else { return }
         let receivedAt = loopWallClock.nanosecondsSinceEpoch()
@@ -295,20 +329,29 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
             }
             burst.removeAll(keepingCapacity: true)
         }
-        let now = monotonicNanos()
-        connection.queue { protocolState.messagesTaken(taken, now: now, into: &$0) }
+        if acknowledgements != nil {
+            cursor.handedOn(taken)
+            sendReleasedAcknowledgements(connection)
+        } else {
+            let now = monotonicNanos()
+            connection.queue { protocolState.messagesTaken(taken, now: now, into: &$0) }
+        }
     }
 
-    /// How often a blocked `put` looks at the keep-alive: a fraction of it, at most a second.
+    /// How often a blocked `put` looks at the keep-alive: a fraction of it, at most a second. With
+    /// acknowledgements waiting for the relay it also sends those, so more often: the broker's window
+    /// must not stay shut while the intake is full.
     private var keepAliveCheckInterval: Duration {
-        .milliseconds(min(1000, max(100, configuration.keepAliveSeconds * 1000 / 4)))
+        if acknowledgements != nil { return .milliseconds(20) }
+        return .milliseconds(min(1000, max(100, configuration.keepAliveSeconds * 1000 / 4)))
     }
 
     /// While the intake is full: a PINGREQ when one is due, written at once (the loop is not
     /// reading, so the broker's keep-alive is all that keeps the session from being dropped). If the
     /// broker closed the connection anyway, `mqtt_connected` says so at once, not only once the
     /// intake has room again (the next read then ends the connection and reconnects).
-    private func keepAliveWhileBlocked(_ connection: MQTTConnection) {
+    func keepAliveWhileBlocked(_ connection: MQTTConnection) {
+        sendReleasedAcknowledgements(connection)
         let now = monotonicNanos()
         connection.queue { protocolState.tickWhileBlocked(now: now, into: &$0) }
         var lost = false
@@ -375,4 +418,5 @@ final class NativeMQTTSession: MQTTClientLoop, @unchecked Sendable {
     }
 }
 
-private func monotonicNanos() -> UInt64 { SystemMonotonicClock().now() }
+/// The MQTT thread's clock, for the protocol state machine's deadlines.
+func monotonicNanos() -> UInt64 { SystemMonotonicClock().now() }
