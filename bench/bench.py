@@ -10,9 +10,15 @@ Phases, all in one run against one mosquitto:
      clock runs from ingestd's start to the sink's acknowledgement of the N-th point.
   4. live: ingestd connected, the publisher sends at a steady rate, the sink measures publish -> ack.
   5. influx: ingestd drains the third backlog into the real influxd (through the counting proxy).
-  6. slow sinks: SLOW_N more messages are published to sessions made after the phases above, and ingestd
-     drains each into a fake InfluxDB answering every write after SLOW_SINKS_MS (0, 100, 1000) ms:
-     what a slow InfluxDB (InfluxDB 3 waits for its WAL flush, once a second) does to throughput.
+     Then the same requests (recorded by the proxy) are POSTed straight to influxd, as many at once as
+     ingestd had in flight: InfluxDB's own limit for those batches, and ingestd's share of it.
+  6. slow sinks: SLOW_N (default N) more messages are published to sessions made after the phases above,
+     and ingestd drains each copy into a fake InfluxDB answering every write after SLOW_SINKS_MS (0, 100,
+     1000) ms: what a slow InfluxDB (InfluxDB 3 waits for its WAL flush, once a second) does to
+     throughput, as a ratio to the 0 ms drain of the same backlog, with the concurrency and batch size
+     reached (the most writes the sink saw at once, its largest batch).
+  6b. tenants: TENANTS_N messages from DEVICES devices spread over TENANTS tenants (one database each),
+     drained into sinks answering after TENANTS_SINKS_MS (0, 1000) ms.
   3b. durability (COMPARE_DURABILITY="journal,broker" by default, empty skips it): the same drain with each
      DURABILITY mode named, each from a backlog of its own (README "Durability modes"): rate and CPU per
      message against the drain above (DURABILITY=memory, the default).
@@ -20,8 +26,10 @@ Phases, all in one run against one mosquitto:
      readings) through config/mappings/zigbee2mqtt.yaml into the fake sink; its rate is compared with the drain's.
 With BASELINE (bench/run.sh builds that revision), phase 3 first drains a backlog of its own with the
 baseline's ingestd, so a change is compared with the revision before it in the same run.
+PHASES=slow,tenants,influx (any of limit, drain, durability, mapped, mosquitto, live, influx, slow, tenants) runs only
+those: a targeted run on the shared machine.
 """
-import hashlib, json, os, platform, queue, signal, subprocess, sys, threading, time
+import hashlib, http.client, json, os, platform, queue, signal, subprocess, sys, threading, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("BIN_DIR", os.path.join(ROOT, ".build", "release"))
@@ -43,7 +51,13 @@ TIMEOUT = float(os.environ.get("PHASE_TIMEOUT", "120"))
 COMPARE_LIBMOSQUITTO = os.environ.get("COMPARE_LIBMOSQUITTO", "1") != "0"
 # Write latencies of the slow-sink phases (ms); 0 is the instant sink on the same backlog, for the ratio.
 SLOW_SINKS_MS = [int(x) for x in os.environ.get("SLOW_SINKS_MS", "0,100,1000").split(",") if x.strip()]
-SLOW_N = int(os.environ.get("SLOW_N", "20000"))
+SLOW_N = int(os.environ.get("SLOW_N", str(N)))
+# Many tenants, one database each (the default INFLUXDB_DB_TEMPLATE), into an instant and a slow sink.
+TENANTS = int(os.environ.get("TENANTS", "100"))
+TENANTS_N = int(os.environ.get("TENANTS_N", "200000"))
+TENANTS_SINKS_MS = [int(x) for x in os.environ.get("TENANTS_SINKS_MS", "0,1000").split(",") if x.strip()]
+ALL_PHASES = {"limit", "drain", "durability", "mapped", "mosquitto", "live", "influx", "slow", "tenants"}
+PHASES = ALL_PHASES if os.environ.get("PHASES", "all") == "all" else set(os.environ["PHASES"].split(","))
 # ingestd's default; the limit run uses the same (see README "Benchmark").
 RECEIVE_MAXIMUM = int(os.environ.get("MQTT_RECEIVE_MAXIMUM", "1000"))
 # Also drain with these DURABILITY modes (README "Durability modes"), to compare them with memory in one run.
@@ -150,11 +164,16 @@ def machine():
     }
 
 
-def write_registry(path):
+def tenant_of(i, tenants):
+    """As the publisher's --tenants: device i belongs to tenant <TENANT><i mod tenants>."""
+    return TENANT if tenants == 1 else f"{TENANT}{i % tenants}"
+
+
+def write_registry(path, tenants=1):
     records = []
     for i in range(DEVICES):
         token = "token-" + device_id(i)
-        records.append({"tenant_id": TENANT, "device_id": device_id(i), "site_id": "site-%d" % (i % 10),
+        records.append({"tenant_id": tenant_of(i, tenants), "device_id": device_id(i), "site_id": "site-%d" % (i % 10),
                         "status": "ACTIVE", "provision_token_hash": hashlib.sha256(token.encode()).hexdigest()})
     with open(path, "w") as f:
         json.dump(records, f)
@@ -165,17 +184,20 @@ def make_session(client_id, topic=FILTER):
                     "-c", "-i", client_id, "-q", "1", "-t", topic, "-E"], check=True, timeout=30)
 
 
-def publish(count, rate=0, wait_key="published", shape="envelope"):
+def publish(count, rate=0, wait_key="published", shape="envelope", tenants=1):
     pub = Proc([os.path.join(BIN, "ingestd-bench"), "publish", "--port", str(MQTT_PORT), "--count", str(count),
-                "--devices", str(DEVICES), "--rate", str(rate), "--tenant", TENANT, "--shape", shape],
+                "--devices", str(DEVICES), "--rate", str(rate), "--tenant", TENANT, "--shape", shape,
+                "--tenants", str(tenants)],
                log=os.path.join(WORK, "publisher.log"))
     result = pub.json_line(wait_key, timeout=TIMEOUT + count / max(rate, 1))
     pub.p.wait()
     return result
 
 
-def start_sink(name, expect, latency=False, upstream=None, delay_ms=0):
+def start_sink(name, expect, latency=False, upstream=None, delay_ms=0, record=None):
     args = [os.path.join(BIN, "ingestd-bench"), "sink", "--port", "0", "--expect", str(expect)]
+    if record:
+        args += ["--record", record]
     if delay_ms:
         args += ["--delay-ms", str(delay_ms)]
     if latency:
@@ -252,6 +274,8 @@ def drain_ingestd(name, client_id, sink, sink_port, extra_env=None, bin_dir=BIN,
         "cpu_seconds": cpu, "cpu_seconds_per_million": round(cpu / messages * 1e6, 2),
         "cpu_us_per_message": round(cpu / messages * 1e6, 2), "peak_rss_mb": round(rss, 1),
         "batches": done["requests"], "lines_acked": done["lines"], "refused_batches": done["refused"],
+        "max_in_flight": done.get("max_in_flight"), "max_batch_lines": done.get("max_batch_lines"),
+        "final_concurrency": int(stats.get("influx_concurrency", -1)),
         "ingestd_received": int(stats.get("received", -1)), "ingestd_rejected": int(stats.get("rejected", -1)),
         "ingestd_exit": ingestd.p.returncode, "log": log,
         "broker_cpu_us_per_message": round(broker_cpu / messages * 1e6, 2) if broker_cpu is not None else None,
@@ -259,54 +283,143 @@ def drain_ingestd(name, client_id, sink, sink_port, extra_env=None, bin_dir=BIN,
     }
 
 
+def recorded_bodies(path):
+    """The write bodies a sink recorded with --record, in order."""
+    bodies = []
+    with open(path, "rb") as f:
+        while True:
+            head = f.readline()
+            if not head:
+                return bodies
+            bodies.append(f.read(int(head)))
+
+
+def post_direct(bodies, database, connections):
+    """POSTs the bodies straight to influxd over `connections` keep-alive connections at once: InfluxDB's
+    own rate for those requests."""
+    subprocess.run(["curl", "-s", "-o", "/dev/null", "-XPOST", f"http://127.0.0.1:{INFLUX_PORT}/query",
+                    "--data-urlencode", f"q=CREATE DATABASE {database}"], check=True)
+    work = queue.Queue()
+    for body in bodies:
+        work.put(body)
+    failures = []
+
+    def worker():
+        connection = http.client.HTTPConnection("127.0.0.1", INFLUX_PORT, timeout=120)
+        while True:
+            try:
+                body = work.get_nowait()
+            except queue.Empty:
+                return
+            connection.request("POST", f"/write?db={database}&precision=n", body=body,
+                               headers={"Content-Type": "text/plain; charset=utf-8"})
+            answer = connection.getresponse()
+            answer.read()
+            if answer.status // 100 != 2:
+                failures.append(answer.status)
+
+    start = time.monotonic()
+    threads = [threading.Thread(target=worker) for _ in range(max(1, connections))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    seconds = time.monotonic() - start
+    lines = sum(body.count(b"\n") for body in bodies)
+    if failures:
+        raise SystemExit(f"direct POST to influxd failed: {failures[:5]}")
+    return {"lines": lines, "requests": len(bodies), "connections": max(1, connections),
+            "seconds": round(seconds, 3), "rate": int(lines / seconds)}
+
+
+def drain_slow(label, sessions_and_delays, messages, extra_env=None):
+    """ingestd drains each session's copy of one backlog into a sink answering after its delay."""
+    parts = []
+    for ms, client_id in sessions_and_delays:
+        print(f"{label}: ingestd drains {messages} messages into a sink answering after {ms} ms …", flush=True)
+        sink, sink_port = start_sink(f"{label}-{ms}", messages, delay_ms=ms)
+        part = drain_ingestd(f"{label}-{ms}", client_id, sink, sink_port, extra_env, messages=messages)
+        part["delay_ms"] = ms
+        parts.append(part)
+        print(f"  {part['rate']} msg/s, {part['batches']} batches, peak RSS {part['peak_rss_mb']} MB, "
+              f"concurrency reached {part['max_in_flight']}, largest batch {part['max_batch_lines']} lines", flush=True)
+    instant = next((p for p in parts if p["delay_ms"] == 0), None)
+    for part in parts:
+        part["ratio_to_instant"] = round(part["rate"] / instant["rate"], 3) if instant else None
+    return parts
+
+
+def slow_rows(label, parts, messages, goals):
+    rows = []
+    for part in parts:
+        ratio = f", {part['ratio_to_instant']:.2f}x the instant sink" if part["delay_ms"] and part["ratio_to_instant"] else ""
+        goal = f" (goal >= {goals[part['delay_ms']]})" if part["delay_ms"] in goals else ""
+        rows.append((f"{label} {messages} -> sink answering after {part['delay_ms']} ms", f"{part['rate']:,} msg/s",
+                     f"{part['seconds']} s{ratio}{goal}; peak RSS {part['peak_rss_mb']} MB; "
+                     f"concurrency {part['max_in_flight']}, largest batch {part['max_batch_lines']} lines, {part['batches']} batches"))
+    return rows
+
+
 def main():
     facts = machine()
     print(f"machine: {facts['cores']} cores, {facts['cpu_model']}, load {facts['loadavg_start']}", flush=True)
     write_registry(os.path.join(WORK, "devices.json"))
-    sessions = (["bench-limit", "bench-ceiling", "bench-ingestd"] + (["bench-ingestd-baseline"] if BASELINE_BIN else [])
-                + (["bench-ingestd-mosquitto"] if COMPARE_LIBMOSQUITTO else [])
-                + [f"bench-ingestd-durability-{mode}" for mode in COMPARE_DURABILITY]
-                + (["bench-ingestd-influx"] if INFLUX_PORT else []))
+    sessions = []
+    if "limit" in PHASES:
+        sessions += ["bench-limit", "bench-ceiling"]
+    if "drain" in PHASES:
+        sessions += ["bench-ingestd"] + (["bench-ingestd-baseline"] if BASELINE_BIN else [])
+    if "mosquitto" in PHASES and COMPARE_LIBMOSQUITTO:
+        sessions.append("bench-ingestd-mosquitto")
+    if "durability" in PHASES and "drain" in PHASES:
+        sessions += [f"bench-ingestd-durability-{mode}" for mode in COMPARE_DURABILITY]
+    if "influx" in PHASES and INFLUX_PORT:
+        sessions.append("bench-ingestd-influx")
     for s in sessions:
         make_session(s)
-    if COMPARE_MAPPED:
+    compare_mapped = COMPARE_MAPPED and "mapped" in PHASES
+    if compare_mapped:
         make_session("bench-ingestd-mapped", MAPPED_FILTER)
 
-    print(f"publishing the backlog: {N} messages from {DEVICES} devices to {len(sessions)} persistent sessions …", flush=True)
-    backlog = publish(N)
-    print(f"  published at {backlog['rate']} msg/s (QoS 1, broker fanning out to {len(sessions)} sessions)", flush=True)
-    if COMPARE_MAPPED:
+    backlog = None
+    if sessions:
+        print(f"publishing the backlog: {N} messages from {DEVICES} devices to {len(sessions)} persistent sessions …", flush=True)
+        backlog = publish(N)
+        print(f"  published at {backlog['rate']} msg/s (QoS 1, broker fanning out to {len(sessions)} sessions)", flush=True)
+    if compare_mapped:
         print(f"publishing the mapped backlog: {N} Zigbee2MQTT-shaped messages …", flush=True)
         publish(N, shape="zigbee2mqtt")
 
-    print("limit: mosquitto_sub drains its backlog to /dev/null …", flush=True)
-    # The same MQTT 5 Receive Maximum as ingestd (its MQTT_RECEIVE_MAXIMUM), so both get the same window.
-    limit = drain_subscriber(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(MQTT_PORT), "-V", "mqttv5", "-x", "86400",
-                              "-D", "connect", "receive-maximum", str(RECEIVE_MAXIMUM),
-                              "-c", "-i", "bench-limit", "-q", "1", "-t", FILTER, "-C", str(N)])
-    print(f"  {limit['rate']} msg/s", flush=True)
+    limit = ceiling = None
+    if "limit" in PHASES:
+        print("limit: mosquitto_sub drains its backlog to /dev/null …", flush=True)
+        # The same MQTT 5 Receive Maximum as ingestd (its MQTT_RECEIVE_MAXIMUM), so both get the same window.
+        limit = drain_subscriber(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(MQTT_PORT), "-V", "mqttv5", "-x", "86400",
+                                  "-D", "connect", "receive-maximum", str(RECEIVE_MAXIMUM),
+                                  "-c", "-i", "bench-limit", "-q", "1", "-t", FILTER, "-C", str(N)])
+        print(f"  {limit['rate']} msg/s", flush=True)
+        print("ceiling: a subscriber that only acknowledges drains its backlog …", flush=True)
+        ceiling = drain_subscriber([os.path.join(BIN, "ingestd-bench"), "subscribe", "--port", str(MQTT_PORT),
+                                    "--client-id", "bench-ceiling", "--topic", FILTER, "--count", str(N),
+                                    "--receive-maximum", str(RECEIVE_MAXIMUM)])
+        print(f"  {ceiling['rate']} msg/s", flush=True)
 
-    print("ceiling: a subscriber that only acknowledges drains its backlog …", flush=True)
-    ceiling = drain_subscriber([os.path.join(BIN, "ingestd-bench"), "subscribe", "--port", str(MQTT_PORT),
-                                "--client-id", "bench-ceiling", "--topic", FILTER, "--count", str(N),
-                                "--receive-maximum", str(RECEIVE_MAXIMUM)])
-    print(f"  {ceiling['rate']} msg/s", flush=True)
-
-    baseline = None
-    if BASELINE_BIN:
-        print(f"baseline: ingestd of {BASELINE_REV} drains its backlog into the fake InfluxDB …", flush=True)
-        sink, sink_port = start_sink("drain-baseline", N)
-        baseline = drain_ingestd("drain-baseline", "bench-ingestd-baseline", sink, sink_port, bin_dir=BASELINE_BIN)
-        baseline["revision"] = BASELINE_REV
-        print(f"  {baseline['rate']} msg/s, {baseline['cpu_us_per_message']} µs CPU/msg, peak RSS {baseline['peak_rss_mb']} MB", flush=True)
-
-    print("drain: ingestd drains its backlog into the fake InfluxDB …", flush=True)
-    sink, sink_port = start_sink("drain", N)
-    drain = drain_ingestd("drain", "bench-ingestd", sink, sink_port)
-    print(f"  {drain['rate']} msg/s, {drain['cpu_us_per_message']} µs CPU/msg, peak RSS {drain['peak_rss_mb']} MB, {drain['batches']} batches", flush=True)
+    baseline = drain = None
+    if "drain" in PHASES:
+        if BASELINE_BIN:
+            print(f"baseline: ingestd of {BASELINE_REV} drains its backlog into the fake InfluxDB …", flush=True)
+            sink, sink_port = start_sink("drain-baseline", N)
+            baseline = drain_ingestd("drain-baseline", "bench-ingestd-baseline", sink, sink_port, bin_dir=BASELINE_BIN)
+            baseline["revision"] = BASELINE_REV
+            print(f"  {baseline['rate']} msg/s, {baseline['cpu_us_per_message']} µs CPU/msg, peak RSS {baseline['peak_rss_mb']} MB", flush=True)
+        print("drain: ingestd drains its backlog into the fake InfluxDB …", flush=True)
+        sink, sink_port = start_sink("drain", N)
+        drain = drain_ingestd("drain", "bench-ingestd", sink, sink_port)
+        print(f"  {drain['rate']} msg/s, {drain['cpu_us_per_message']} µs CPU/msg, peak RSS {drain['peak_rss_mb']} MB, {drain['batches']} batches", flush=True)
 
     durability = []
-    for mode in COMPARE_DURABILITY:
+    # Compared with the drain above: only with it.
+    for mode in (COMPARE_DURABILITY if "durability" in PHASES and drain else []):
         print(f"durability: the same drain with DURABILITY={mode} …", flush=True)
         sink, sink_port = start_sink(f"drain-{mode}", N)
         part = drain_ingestd(f"drain-{mode}", f"bench-ingestd-durability-{mode}", sink, sink_port, {"DURABILITY": mode})
@@ -315,128 +428,144 @@ def main():
         print(f"  {part['rate']} msg/s, {part['cpu_us_per_message']} µs CPU/msg ({part['rate'] / drain['rate']:.2f}x the drain)", flush=True)
 
     mapped = None
-    if COMPARE_MAPPED:
+    if compare_mapped:
         print("mapped: ingestd drains the Zigbee2MQTT backlog through config/mappings/zigbee2mqtt.yaml …", flush=True)
         sink, sink_port = start_sink("drain-mapped", N)
         mapped = drain_ingestd("drain-mapped", "bench-ingestd-mapped", sink, sink_port, {
             "MAPPING_FILE": os.path.join(ROOT, "config", "mappings", "zigbee2mqtt.yaml"), "REGISTRY": "none"})
-        print(f"  {mapped['rate']} msg/s, {mapped['cpu_us_per_message']} µs CPU/msg ({mapped['rate'] / drain['rate']:.2f}x the drain)", flush=True)
+        share = f" ({mapped['rate'] / drain['rate']:.2f}x the drain)" if drain else ""
+        print(f"  {mapped['rate']} msg/s, {mapped['cpu_us_per_message']} µs CPU/msg{share}", flush=True)
 
     mosquitto = None
-    if COMPARE_LIBMOSQUITTO:
+    if "mosquitto" in PHASES and COMPARE_LIBMOSQUITTO:
         print("drain again with MQTT_CLIENT=libmosquitto …", flush=True)
         sink, sink_port = start_sink("drain-mosquitto", N)
         mosquitto = drain_ingestd("drain-mosquitto", "bench-ingestd-mosquitto", sink, sink_port,
                                   {"MQTT_CLIENT": "libmosquitto"})
         print(f"  {mosquitto['rate']} msg/s, {mosquitto['cpu_us_per_message']} µs CPU/msg", flush=True)
 
-    live_count = int(LIVE_RATE * LIVE_SECONDS)
-    print(f"live: {LIVE_RATE} msg/s for {LIVE_SECONDS:g} s, publish -> sink acknowledgement …", flush=True)
-    sink, sink_port = start_sink("live", live_count, latency=True)
-    log = os.path.join(WORK, "ingestd-live.log")
-    ingestd = Proc([os.path.join(BIN, "ingestd")], env=ingestd_env("bench-live", sink_port, clean=True), log=log)
-    deadline = time.monotonic() + 30
-    while "mqtt subscribed" not in open(log).read():
-        if time.monotonic() > deadline:
-            raise SystemExit("ingestd did not subscribe (log: %s)" % log)
-        time.sleep(0.05)
-    pub = publish(live_count, rate=LIVE_RATE)
-    done = sink.json_line("done_ns", timeout=TIMEOUT)
-    live_cpu = proc_cpu_seconds(ingestd.p.pid)
-    ingestd.stop()
-    sink.stop()
-    live = {"rate_target": LIVE_RATE, "rate_published": pub["rate"], "messages": live_count,
-            "flush_interval_ms": FLUSH_MS, "batch_size": BATCH_SIZE, "batches": done["requests"],
-            "cpu_us_per_message": round(live_cpu / live_count * 1e6, 2), **done["latency_ms"]}
-    print(f"  p50 {live['p50']:.1f} ms, p99 {live['p99']:.1f} ms, max {live['max']:.1f} ms", flush=True)
+    live = None
+    if "live" in PHASES:
+        live_count = int(LIVE_RATE * LIVE_SECONDS)
+        print(f"live: {LIVE_RATE} msg/s for {LIVE_SECONDS:g} s, publish -> sink acknowledgement …", flush=True)
+        sink, sink_port = start_sink("live", live_count, latency=True)
+        log = os.path.join(WORK, "ingestd-live.log")
+        ingestd = Proc([os.path.join(BIN, "ingestd")], env=ingestd_env("bench-live", sink_port, clean=True), log=log)
+        deadline = time.monotonic() + 30
+        while "mqtt subscribed" not in open(log).read():
+            if time.monotonic() > deadline:
+                raise SystemExit("ingestd did not subscribe (log: %s)" % log)
+            time.sleep(0.05)
+        pub = publish(live_count, rate=LIVE_RATE)
+        done = sink.json_line("done_ns", timeout=TIMEOUT)
+        live_cpu = proc_cpu_seconds(ingestd.p.pid)
+        ingestd.stop()
+        sink.stop()
+        live = {"rate_target": LIVE_RATE, "rate_published": pub["rate"], "messages": live_count,
+                "flush_interval_ms": FLUSH_MS, "batch_size": BATCH_SIZE, "batches": done["requests"],
+                "cpu_us_per_message": round(live_cpu / live_count * 1e6, 2), **done["latency_ms"]}
+        print(f"  p50 {live['p50']:.1f} ms, p99 {live['p99']:.1f} ms, max {live['max']:.1f} ms", flush=True)
 
-    influx = None
-    if INFLUX_PORT:
+    influx = direct = None
+    if "influx" in PHASES and INFLUX_PORT:
         print("influx: ingestd drains its backlog into the real influxd (v1) …", flush=True)
         subprocess.run(["curl", "-s", "-o", "/dev/null", "-XPOST", f"http://127.0.0.1:{INFLUX_PORT}/query",
                         "--data-urlencode", f"q=CREATE DATABASE telemetry_{TENANT}"], check=True)
-        sink, sink_port = start_sink("influx", N, upstream=INFLUX_PORT)
+        record = os.path.join(WORK, "influx-bodies.bin")
+        sink, sink_port = start_sink("influx", N, upstream=INFLUX_PORT, record=record)
         influx = drain_ingestd("influx", "bench-ingestd-influx", sink, sink_port)
-        print(f"  {influx['rate']} msg/s", flush=True)
+        print(f"  {influx['rate']} msg/s, concurrency reached {influx['max_in_flight']}, largest batch {influx['max_batch_lines']} lines", flush=True)
+        print("influx: the same requests POSTed straight to influxd, as many at once as ingestd had …", flush=True)
+        direct = post_direct(recorded_bodies(record), "telemetry_direct", influx["max_in_flight"] or 1)
+        os.remove(record)
+        influx["direct_post"] = direct
+        print(f"  {direct['rate']} lines/s over {direct['connections']} connections; ingestd {influx['rate'] / direct['rate']:.2f}x", flush=True)
 
     slow = []
-    if SLOW_SINKS_MS and SLOW_N > 0:
+    if "slow" in PHASES and SLOW_SINKS_MS and SLOW_N > 0:
         slow_sessions = [f"bench-slow-{ms}" for ms in SLOW_SINKS_MS]
         for session in slow_sessions:
             make_session(session)
         print(f"slow sinks: publishing {SLOW_N} more messages for {len(slow_sessions)} new sessions …", flush=True)
         publish(SLOW_N)
-        for ms, client_id in zip(SLOW_SINKS_MS, slow_sessions):
-            print(f"slow sink: ingestd drains {SLOW_N} messages into a sink answering after {ms} ms …", flush=True)
-            sink, sink_port = start_sink(f"slow-{ms}", SLOW_N, delay_ms=ms)
-            part = drain_ingestd(f"slow-{ms}", client_id, sink, sink_port, messages=SLOW_N)
-            part["delay_ms"] = ms
-            slow.append(part)
-            print(f"  {part['rate']} msg/s, {part['batches']} batches, peak RSS {part['peak_rss_mb']} MB", flush=True)
+        slow = drain_slow("slow", list(zip(SLOW_SINKS_MS, slow_sessions)), SLOW_N)
+
+    tenants = []
+    if "tenants" in PHASES and TENANTS_SINKS_MS and TENANTS_N > 0:
+        write_registry(os.path.join(WORK, "devices-tenants.json"), TENANTS)
+        tenant_sessions = [f"bench-tenants-{ms}" for ms in TENANTS_SINKS_MS]
+        for session in tenant_sessions:
+            make_session(session)
+        print(f"tenants: publishing {TENANTS_N} messages of {TENANTS} tenants for {len(tenant_sessions)} new sessions …", flush=True)
+        publish(TENANTS_N, tenants=TENANTS)
+        tenants = drain_slow("tenants", list(zip(TENANTS_SINKS_MS, tenant_sessions)), TENANTS_N,
+                             {"REGISTRY_FILE": os.path.join(WORK, "devices-tenants.json")})
 
     facts["loadavg_end"] = loadavg()
-    ratio = drain["rate"] / limit["rate"]
-    ratio_to_ceiling = drain["rate"] / ceiling["rate"]
     result = {
-        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": facts,
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": facts, "phases": sorted(PHASES),
         "workload": {"messages": N, "devices": DEVICES, "metrics_per_message": 5, "qos": 1,
                      "receive_maximum": RECEIVE_MAXIMUM,
                      "registry": DEVICES, "require_token": True, "rate_limit": "off",
                      "batch_size": BATCH_SIZE, "flush_interval_ms": FLUSH_MS,
                      "payload_example": "see Sources/ingestd-bench/Publisher.swift"},
         "publish": backlog, "limit_mosquitto_sub": limit, "ceiling_subscriber": ceiling, "drain_ingestd": drain,
-        "ratio": round(ratio, 3), "ratio_to_ceiling": round(ratio_to_ceiling, 3),
+        "ratio": round(drain["rate"] / limit["rate"], 3) if drain and limit else None,
+        "ratio_to_ceiling": round(drain["rate"] / ceiling["rate"], 3) if drain and ceiling else None,
         "drain_ingestd_libmosquitto": mosquitto, "drain_ingestd_baseline": baseline, "drain_ingestd_mapped": mapped,
         "drain_ingestd_durability": durability,
         "live": live, "influx_real": influx, "slow_sinks": slow,
+        "tenants": {"tenants": TENANTS, "messages": TENANTS_N, "drains": tenants} if tenants else None,
     }
-    rows = [
-        ("mosquitto_sub drain (limit)", f"{limit['rate']:,} msg/s",
-         f"{limit['seconds']} s, {limit['cpu_us_per_message']} µs CPU/msg, receive maximum {RECEIVE_MAXIMUM}"),
-        ("ceiling: subscriber that only acknowledges", f"{ceiling['rate']:,} msg/s",
-         f"{ceiling['seconds']} s, {ceiling['cpu_us_per_message']} µs CPU/msg"),
-        ("ingestd drain -> fake sink", f"{drain['rate']:,} msg/s", f"{drain['seconds']} s"),
-        ("ratio ingestd / mosquitto_sub", f"{ratio:.2f}", "goal >= 0.67"),
-        ("ratio ingestd / ceiling", f"{ratio_to_ceiling:.2f}", "share of what the broker delivers"),
-        ("ingestd CPU per message", f"{drain['cpu_us_per_message']} µs",
-         f"{drain['cpu_seconds_per_million']} s per million, {drain['cpu_us_per_message'] / limit['cpu_us_per_message']:.2f}x mosquitto_sub's"),
-        ("ingestd peak RSS", f"{drain['peak_rss_mb']} MB", "goal <= 64 MB"),
-        ("batches (drain)", f"{drain['batches']}", f"batch size {BATCH_SIZE}"),
-        ("broker / sink CPU per message (drain)", f"{drain['broker_cpu_us_per_message']} / {drain['sink_cpu_us_per_message']} µs",
-         "sharing the cores with ingestd"),
-    ]
+    rows = []
+    if limit:
+        rows += [("mosquitto_sub drain (limit)", f"{limit['rate']:,} msg/s",
+                  f"{limit['seconds']} s, {limit['cpu_us_per_message']} µs CPU/msg, receive maximum {RECEIVE_MAXIMUM}"),
+                 ("ceiling: subscriber that only acknowledges", f"{ceiling['rate']:,} msg/s",
+                  f"{ceiling['seconds']} s, {ceiling['cpu_us_per_message']} µs CPU/msg")]
+    if drain:
+        rows.append(("ingestd drain -> fake sink", f"{drain['rate']:,} msg/s", f"{drain['seconds']} s"))
+        if limit:
+            rows += [("ratio ingestd / mosquitto_sub", f"{result['ratio']:.2f}", "goal >= 0.67"),
+                     ("ratio ingestd / ceiling", f"{result['ratio_to_ceiling']:.2f}", "share of what the broker delivers")]
+        mosq_share = f", {drain['cpu_us_per_message'] / limit['cpu_us_per_message']:.2f}x mosquitto_sub's" if limit else ""
+        rows += [
+            ("ingestd CPU per message", f"{drain['cpu_us_per_message']} µs", f"{drain['cpu_seconds_per_million']} s per million{mosq_share}"),
+            ("ingestd peak RSS", f"{drain['peak_rss_mb']} MB", "goal <= 64 MB"),
+            ("batches (drain)", f"{drain['batches']}", f"batch size {BATCH_SIZE}, largest {drain['max_batch_lines']} lines"),
+            ("broker / sink CPU per message (drain)", f"{drain['broker_cpu_us_per_message']} / {drain['sink_cpu_us_per_message']} µs",
+             "sharing the cores with ingestd"),
+        ]
     if baseline:
         rows.append((f"baseline {BASELINE_REV}: same drain", f"{baseline['rate']:,} msg/s",
                      f"{baseline['cpu_us_per_message']} µs CPU/msg, peak RSS {baseline['peak_rss_mb']} MB; "
                      f"this build: {drain['rate'] / baseline['rate']:.2f}x the rate, "
                      f"{drain['cpu_us_per_message'] / baseline['cpu_us_per_message']:.2f}x the CPU"))
     if mosquitto:
+        share = f", ratio {mosquitto['rate'] / limit['rate']:.2f}" if limit else ""
         rows.append(("same drain, MQTT_CLIENT=libmosquitto", f"{mosquitto['rate']:,} msg/s",
-                     f"{mosquitto['cpu_us_per_message']} µs CPU/msg, ratio {mosquitto['rate'] / limit['rate']:.2f}"))
+                     f"{mosquitto['cpu_us_per_message']} µs CPU/msg{share}"))
     for part in durability:
         goal = ", goal >= 0.9 for broker to become the default" if part["durability"] == "broker" else ""
         rows.append((f"same drain, DURABILITY={part['durability']}", f"{part['rate']:,} msg/s",
                      f"{part['cpu_us_per_message']} µs CPU/msg, {part['rate'] / drain['rate']:.2f}x the drain (memory), "
                      f"peak RSS {part['peak_rss_mb']} MB{goal}"))
-    if mapped:
+    if mapped and drain:
         rows.append(("mapped drain (zigbee2mqtt rule, no registry)", f"{mapped['rate']:,} msg/s",
                      f"{mapped['cpu_us_per_message']} µs CPU/msg, {mapped['rate'] / drain['rate']:.2f}x the drain, goal >= 0.9"))
-    rows += [
-        (f"live {LIVE_RATE}/s p50 / p99 / max", f"{live['p50']:.1f} / {live['p99']:.1f} / {live['max']:.1f} ms",
-         f"goal p99 <= {FLUSH_MS + 100} ms"),
-    ]
+    if live:
+        rows.append((f"live {LIVE_RATE}/s p50 / p99 / max", f"{live['p50']:.1f} / {live['p99']:.1f} / {live['max']:.1f} ms",
+                     f"goal p99 <= {FLUSH_MS + 100} ms"))
     if influx:
-        rows.append(("ingestd drain -> real influxd", f"{influx['rate']:,} msg/s", f"{influx['seconds']} s, {influx['batches']} batches"))
-    instant = next((p for p in slow if p["delay_ms"] == 0), None)
-    for part in slow:
-        if part["delay_ms"] == 0:
-            continue
-        share = f", {part['rate'] / instant['rate']:.3f}x the instant sink" if instant else ""
-        rows.append((f"drain {SLOW_N} -> sink answering after {part['delay_ms']} ms", f"{part['rate']:,} msg/s",
-                     f"{part['batches']} batches, peak RSS {part['peak_rss_mb']} MB{share}"))
-    if instant:
-        rows.append((f"drain {SLOW_N} -> instant sink (same backlog)", f"{instant['rate']:,} msg/s", f"{instant['batches']} batches"))
-    rows.append(("publisher (backlog)", f"{backlog['rate']:,} msg/s", f"{len(sessions)} sessions"))
+        rows.append(("ingestd drain -> real influxd", f"{influx['rate']:,} msg/s",
+                     f"{influx['seconds']} s, {influx['batches']} batches, largest {influx['max_batch_lines']} lines, "
+                     f"concurrency {influx['max_in_flight']}"))
+        rows.append(("same requests POSTed straight to influxd", f"{direct['rate']:,} lines/s",
+                     f"{direct['connections']} connections; ingestd {influx['rate'] / direct['rate']:.2f}x (goal >= 0.9)"))
+    rows += slow_rows("drain", slow, SLOW_N, {100: 0.8, 1000: 0.5})
+    rows += slow_rows(f"{TENANTS} tenants", tenants, TENANTS_N, {1000: 0.25})
+    if backlog:
+        rows.append(("publisher (backlog)", f"{backlog['rate']:,} msg/s", f"{len(sessions)} sessions"))
     rows.append(("load average start / end", f"{facts['loadavg_start'][0]} / {facts['loadavg_end'][0]}", f"{facts['cores']} cores"))
     width = max(len(r[0]) for r in rows)
     print()
@@ -448,7 +577,8 @@ def main():
         json.dump(result, f, indent=2)
     print(f"\nwritten: {os.path.relpath(out, ROOT)}")
     for name, part in (("drain", drain), ("drain-baseline", baseline), ("drain-mosquitto", mosquitto), ("influx", influx),
-                       ("drain-mapped", mapped), *((f"slow-{p['delay_ms']}", p) for p in slow)):
+                       ("drain-mapped", mapped), *((f"slow-{p['delay_ms']}", p) for p in slow),
+                       *((f"tenants-{p['delay_ms']}", p) for p in tenants)):
         if part and (part["lines_acked"] < part["messages"] or part["ingestd_rejected"] != 0):
             raise SystemExit(f"{name}: not every message arrived ({part})")
 

@@ -4,7 +4,9 @@
 #   N=50000 bench/run.sh          quick run (default N=200000)
 #   SKIP_INFLUX=1 bench/run.sh    without the real-InfluxDB variant
 #   BASELINE=<git rev> bench/run.sh   also drains with that revision's ingestd in the same run (before/after)
-# Other knobs: DEVICES, LIVE_RATE, LIVE_SECONDS, INFLUX_BATCH_SIZE, INFLUX_FLUSH_INTERVAL_MS, KEEP=1.
+# Other knobs: DEVICES, LIVE_RATE, LIVE_SECONDS, INFLUX_BATCH_SIZE, INFLUX_FLUSH_INTERVAL_MS, KEEP=1,
+#   SLOW_N, SLOW_SINKS_MS, TENANTS, TENANTS_N, TENANTS_SINKS_MS.
+#   PHASES=slow,tenants,influx bench/run.sh   only those phases (also limit, drain, durability, mapped, mosquitto, live)
 # Installs nothing: it stops with a message when a tool is missing (scripts/install-deps.sh has them).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -39,8 +39,8 @@ struct IngestdBench {
     }
 
     static func usage() -> Never {
-        writeError("usage: ingestd-bench publish --port P --count N [--devices D] [--rate R] [--qos Q] [--window W] [--tenant T]\n")
-        writeError("       ingestd-bench sink --port P [--expect N] [--latency] [--delay-ms MS] [--upstream PORT]\n")
+        writeError("usage: ingestd-bench publish --port P --count N [--devices D] [--rate R] [--qos Q] [--window W] [--tenant T] [--tenants K]\n")
+        writeError("       ingestd-bench sink --port P [--expect N] [--latency] [--delay-ms MS] [--upstream PORT] [--record FILE]\n")
         writeError("       ingestd-bench hotpath [--count N] [--devices D]\n")
         writeError("       ingestd-bench subscribe --port P --count N --client-id ID [--topic F] [--receive-maximum R]\n")
         exit(64)

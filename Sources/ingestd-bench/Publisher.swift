@@ -3,7 +3,8 @@ import Glibc
 #endif
 import CMosquitto
 
-/// Publishes `count` telemetry messages round-robin over `devices` devices of one tenant, as fast
+/// Publishes `count` telemetry messages round-robin over `devices` devices of one tenant (or of
+/// `--tenants K`: device i belongs to tenant `<tenant><i mod K>`, each its own database), as fast
 /// as the broker takes them (`--rate 0`) or at a steady rate, with at most `window` QoS 1 messages
 /// unacknowledged. Prints `{"published":N,"seconds":S,"rate":R}` when the broker has acknowledged all.
 struct Publisher {
@@ -15,6 +16,7 @@ struct Publisher {
     let qos: Int32
     let window: Int
     let tenant: String
+    let tenants: Int
     let clientID: String
     /// `envelope` (default) or `zigbee2mqtt`: Zigbee2MQTT-shaped payloads on zigbee2mqtt/dNNN, for a
     /// drain through `config/mappings/zigbee2mqtt.yaml` (README, "Mapping other devices").
@@ -29,6 +31,7 @@ struct Publisher {
         qos = Int32(options.int("qos", 1))
         window = max(1, options.int("window", 2000))
         tenant = options.string("tenant", "acme")
+        tenants = max(1, options.int("tenants", 1))
         clientID = options.string("client-id", "ingestd-bench-pub-\(getpid())")
         shape = options.string("shape", "envelope")
         guard shape == "envelope" || shape == "zigbee2mqtt" else { fail("--shape must be envelope or zigbee2mqtt") }
@@ -56,11 +59,11 @@ struct Publisher {
 
         let topics: [[CChar]] = (0..<devices).map {
             shape == "zigbee2mqtt" ? Array("zigbee2mqtt/\(Self.deviceID($0))".utf8CString)
-                : Array("tenant/\(tenant)/device/\(Self.deviceID($0))/telemetry".utf8CString)
+                : Array("tenant/\(Self.tenant(tenant, of: $0, tenants: tenants))/device/\(Self.deviceID($0))/telemetry".utf8CString)
         }
         let tokens: [[UInt8]] = (0..<devices).map { Array(Self.token(deviceIndex: $0).utf8) }
         let sites: [[UInt8]] = (0..<devices).map { Array(Self.site(deviceIndex: $0).utf8) }
-        let tenantBytes = Array(tenant.utf8)
+        let tenantBytes: [[UInt8]] = (0..<devices).map { Array(Self.tenant(tenant, of: $0, tenants: tenants).utf8) }
         var payload: [UInt8] = []
         payload.reserveCapacity(512)
         var clock = ISOClock()
@@ -88,7 +91,7 @@ struct Publisher {
             if shape == "zigbee2mqtt" {
                 Self.appendZigbeePayload(to: &payload, seq: seq)
             } else {
-                Self.appendPayload(to: &payload, seq: seq, ts: clock.now(), site: sites[device], tenant: tenantBytes, token: tokens[device])
+                Self.appendPayload(to: &payload, seq: seq, ts: clock.now(), site: sites[device], tenant: tenantBytes[device], token: tokens[device])
             }
             rc = topics[device].withUnsafeBufferPointer { topic in
                 payload.withUnsafeBytes { body in
@@ -113,6 +116,11 @@ struct Publisher {
     static func deviceID(_ index: Int) -> String {
         let digits = String(index)
         return "d" + String(repeating: "0", count: max(0, 3 - digits.count)) + digits
+    }
+
+    /// The tenant of device `index` (bench/bench.py's registry says the same).
+    static func tenant(_ base: String, of index: Int, tenants: Int) -> String {
+        tenants == 1 ? base : "\(base)\(index % tenants)"
     }
 
     /// What the bench's registry holds for device `index` (bench/run.sh writes the same).

@@ -15,12 +15,17 @@ struct Sink {
     let latency: Bool
     let upstreamPort: Int?
     let delayMilliseconds: Int
+    /// `--record FILE`: every acknowledged write body is appended to FILE as `<length>\n<body>`, so
+    /// bench/run.sh can send the same requests to InfluxDB directly.
+    let recordPath: String?
 
     init(options: Options) {
         port = options.int("port", 0)
         expect = options.int("expect", 0)
         latency = options.flag("latency")
         delayMilliseconds = options.int("delay-ms", 0)
+        let record = options.string("record", "")
+        recordPath = record.isEmpty ? nil : record
         let upstream = options.int("upstream", 0)
         upstreamPort = upstream > 0 ? upstream : nil
     }
@@ -43,7 +48,12 @@ struct Sink {
         }
         emit(#"{"listening":\#(UInt16(bigEndian: actual.sin_port))}"#)
 
-        let state = SinkState(expect: expect, latency: latency)
+        let recorder = recordPath.map { path in
+            let file = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            guard file >= 0 else { fail("--record \(path): \(String(cString: strerror(errno)))") }
+            return BodyRecorder(file: file)
+        }
+        let state = SinkState(expect: expect, latency: latency, recorder: recorder)
         while true {
             let connection = accept(listener, nil, nil)
             if connection < 0 {
@@ -81,22 +91,42 @@ final class SinkState: Sendable {
         var firstNanos: Int64 = 0
         var reported = false
         var latencies: [Int64] = []
+        /// Writes being served now, and the most at once: the concurrency the writer reached.
+        var inFlight = 0
+        var maxInFlight = 0
+        /// The most lines in one write: the batch size the writer reached.
+        var maxLines = 0
     }
 
     let expect: Int
     let latency: Bool
+    let recorder: BodyRecorder?
     private let counts = Mutex(Counts())
 
-    init(expect: Int, latency: Bool) {
+    init(expect: Int, latency: Bool, recorder: BodyRecorder?) {
         self.expect = expect
         self.latency = latency
+        self.recorder = recorder
     }
+
+    /// A write arrived (whole); ``ended()`` or ``acknowledged(lines:bytes:latencies:)`` follows.
+    func began() {
+        counts.withLock { c in
+            c.inFlight += 1
+            c.maxInFlight = max(c.maxInFlight, c.inFlight)
+        }
+    }
+
+    /// A write was answered without being counted (refused upstream, or the connection broke).
+    func ended() { counts.withLock { $0.inFlight -= 1 } }
 
     /// Records one acknowledged write; prints the summary when the expected count is reached.
     func acknowledged(lines: Int, bytes: Int, latencies: [Int64]) {
         let now = monotonicNanos()
         let summary: String? = counts.withLock { c in
             if c.requests == 0 { c.firstNanos = now }
+            c.inFlight -= 1
+            c.maxLines = max(c.maxLines, lines)
             c.lines += lines
             c.requests += 1
             c.bytes += bytes
@@ -108,7 +138,12 @@ final class SinkState: Sendable {
         if let summary { emit(summary) }
     }
 
-    func refused() { counts.withLock { $0.refused += 1 } }
+    func refused() {
+        counts.withLock {
+            $0.refused += 1
+            $0.inFlight -= 1
+        }
+    }
 
     func statsJSON() -> String { counts.withLock { summaryJSON($0, doneNanos: monotonicNanos()) } }
 
@@ -116,6 +151,7 @@ final class SinkState: Sendable {
         var fields = [
             #""lines":\#(c.lines)"#, #""requests":\#(c.requests)"#, #""bytes":\#(c.bytes)"#,
             #""refused":\#(c.refused)"#, #""first_ns":\#(c.firstNanos)"#, #""done_ns":\#(doneNanos)"#,
+            #""max_in_flight":\#(c.maxInFlight)"#, #""max_batch_lines":\#(c.maxLines)"#,
         ]
         if latency, !c.latencies.isEmpty {
             let sorted = c.latencies.sorted()
@@ -161,11 +197,16 @@ struct SinkConnection {
                     upstream = connectLoopback(port: upstreamPort)
                     upstreamReader = SocketReader(socket: upstream)
                 }
-                guard upstream >= 0, reader.with(reader.start..<end, { sendAll(upstream, $0) }) else { return }
-                guard let answer = upstreamReader.readHead(), upstreamReader.fill(answer.end + answer.contentLength) else { return }
+                if isWrite { state.began() }
+                guard upstream >= 0, reader.with(reader.start..<end, { sendAll(upstream, $0) }),
+                      let answer = upstreamReader.readHead(), upstreamReader.fill(answer.end + answer.contentLength) else {
+                    if isWrite { state.ended() }
+                    return
+                }
                 if isWrite {
                     if answer.status / 100 == 2 {
                         let (lines, latencies) = reader.with(head.end..<end) { count($0) }
+                        reader.with(head.end..<end) { state.recorder?.record($0) }
                         state.acknowledged(lines: lines, bytes: head.contentLength, latencies: latencies)
                     } else {
                         state.refused()
@@ -175,8 +216,10 @@ struct SinkConnection {
                 guard upstreamReader.with(upstreamReader.start..<answerEnd, { sendAll(socket, $0) }) else { return }
                 upstreamReader.consume(upTo: answerEnd)
             } else if isWrite {
+                state.began()
                 if delayMilliseconds > 0 { usleep(useconds_t(delayMilliseconds * 1000)) }
                 let (lines, latencies) = reader.with(head.end..<end) { count($0) }
+                reader.with(head.end..<end) { state.recorder?.record($0) }
                 state.acknowledged(lines: lines, bytes: head.contentLength, latencies: latencies)
                 guard sendAll(socket, Self.noContent) else { return }
             } else {
@@ -328,4 +371,29 @@ func connectLoopback(port: Int) -> Int32 {
     var yes: Int32 = 1
     setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &yes, socklen_t(MemoryLayout<Int32>.size))
     return fd
+}
+
+/// Appends request bodies to a file for `--record`, one writer at a time.
+final class BodyRecorder: Sendable {
+    /// The descriptor; the lock keeps one body's two writes together.
+    private let file: Mutex<Int32>
+
+    init(file: Int32) { self.file = Mutex(file) }
+
+    func record(_ body: UnsafeRawBufferPointer) {
+        file.withLock { file in
+            Array("\(body.count)\n".utf8).withUnsafeBytes { Self.writeAll(file, $0) }
+            Self.writeAll(file, body)
+        }
+    }
+
+    private static func writeAll(_ file: Int32, _ bytes: UnsafeRawBufferPointer) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = write(file, bytes.baseAddress! + offset, bytes.count - offset)
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { fail("--record: \(String(cString: strerror(errno)))") }
+            offset += written
+        }
+    }
 }

@@ -33,9 +33,12 @@ final class SettingsTests: XCTestCase {
         XCTAssertEqual(settings.authCacheMaxSize, 10000)
         XCTAssertEqual(settings.authCacheNegativeTTLSeconds, 10)
         XCTAssertEqual(settings.influxBatchSize, 500)
-        XCTAssertEqual(settings.influxMaxBatchBytes, 1_048_576)
+        XCTAssertEqual(settings.influxMaxBatchBytes, 8_388_608)
+        XCTAssertEqual(settings.influxMaxConcurrency, 64)
+        XCTAssertEqual(settings.influxMaxBufferBytes, 67_108_864)
+        XCTAssertFalse(settings.influxV3NoSync)
         XCTAssertEqual(settings.influxFlushIntervalMilliseconds, 1000)
-        XCTAssertEqual(settings.influxConcurrency, 2)
+        XCTAssertEqual(settings.influxConcurrency, 16)
         XCTAssertEqual(settings.influxTimeoutMilliseconds, 10000)
         XCTAssertEqual(settings.logStatsEverySeconds, 30)
         XCTAssertTrue(settings.requireToken)
@@ -101,6 +104,9 @@ final class SettingsTests: XCTestCase {
         assertInvalid(["SPOOL_AFTER_MS": "-1"], names: "SPOOL_AFTER_MS")
         assertInvalid(["DURABILITY": "disk"], names: "DURABILITY")
         assertInvalid(["JOURNAL_SYNC_MS": "0"], names: "JOURNAL_SYNC_MS")
+        assertInvalid(["INFLUX_MAX_CONCURRENCY": "0"], names: "INFLUX_MAX_CONCURRENCY")
+        assertInvalid(["INFLUX_MAX_BUFFER_BYTES": "1000"], names: "INFLUX_MAX_BUFFER_BYTES")
+        assertInvalid(["INFLUX_V3_NO_SYNC": "sometimes"], names: "INFLUX_V3_NO_SYNC")
     }
 
     func testTheMessageQuotesTheValueAndTheAllowedRange() {
@@ -116,6 +122,11 @@ final class SettingsTests: XCTestCase {
         assertInvalid(["MQTT_PASSWORD": "p"], names: "MQTT_USERNAME,MQTT_PASSWORD")
         assertInvalid(["INFLUX_RETRY_BASE_MS": "5000", "INFLUX_RETRY_MAX_DELAY_MS": "100"],
                       names: "INFLUX_RETRY_BASE_MS,INFLUX_RETRY_MAX_DELAY_MS")
+        assertInvalid(["INFLUX_CONCURRENCY": "8", "INFLUX_MAX_CONCURRENCY": "4"],
+                      names: "INFLUX_CONCURRENCY,INFLUX_MAX_CONCURRENCY")
+        assertInvalid(["INFLUX_MAX_BATCH_BYTES": "16777216", "INFLUX_MAX_BUFFER_BYTES": "8388608"],
+                      names: "INFLUX_MAX_BATCH_BYTES,INFLUX_MAX_BUFFER_BYTES")
+        assertInvalid(["INFLUXDB_API": "v1", "INFLUX_V3_NO_SYNC": "1"], names: "INFLUX_V3_NO_SYNC,INFLUXDB_API")
     }
 
     func testAnUnreadableRegistryFileIsRefusedOnlyWhenItIsUsed() throws {

@@ -54,11 +54,91 @@ final class WriteLedgerTests: XCTestCase {
 
     func testWritesInFlightAreBoundedByTheConcurrency() {
         var ledger = WriteLedger(configuration: configuration(batchSize: 1, maxBufferedLines: 10, concurrency: 2), seed: 1)
-        let (_, actions) = ledger.append(database: "db", lines: lines("a", "b", "c"), lineCount: 3, now: 0)
-        let started = writes(actions)
-        XCTAssertEqual(started.count, 2)
+        var started: [LedgerBatch] = []
+        for database in ["a", "b", "c"] {
+            started += writes(ledger.append(database: database, lines: lines(database), lineCount: 1, now: 0).1)
+        }
+        XCTAssertEqual(started.map(\.database), ["a", "b"])
         XCTAssertEqual(ledger.writesInFlight, 2)
-        XCTAssertEqual(writes(ledger.writeFinished(started[0].id, outcome: .written, now: 1)).count, 1)
+        XCTAssertEqual(writes(ledger.writeFinished(started[0].id, outcome: .written, now: 1)).map(\.database), ["c"])
+    }
+
+    /// README, "Throughput when InfluxDB is slow": lines that pile up while every slot is busy go out
+    /// together in the next batch, up to `INFLUX_MAX_BATCH_BYTES`.
+    func testLinesThatPileUpWhileTheSlotsAreBusyGoOutInOneBatch() {
+        var ledger = WriteLedger(configuration: configuration(batchSize: 2, maxBufferedLines: 100), seed: 1)
+        let first = writes(ledger.append(database: "db", lines: lines("a", "b"), lineCount: 2, now: 0).1)
+        XCTAssertEqual(first.map(\.lineCount), [2], "a quiet stream is cut at INFLUX_BATCH_SIZE")
+        for name in ["c", "d", "e", "f", "g"] {
+            XCTAssertTrue(writes(ledger.append(database: "db", lines: lines(name), lineCount: 1, now: 10).1).isEmpty)
+        }
+        let next = writes(ledger.writeFinished(first[0].id, outcome: .written, now: 20))
+        XCTAssertEqual(next.map(\.lineCount), [4], "the backlog in one batch, a whole multiple of INFLUX_BATCH_SIZE")
+        XCTAssertEqual(ledger.batchLines, 4)
+        // The one line left over waits for more lines or for a flush interval from the cut.
+        XCTAssertTrue(writes(ledger.writeFinished(next[0].id, outcome: .written, now: 30)).isEmpty)
+        XCTAssertTrue(writes(ledger.timerFired(now: 110)).isEmpty)
+        XCTAssertEqual(writes(ledger.timerFired(now: 120)).map(\.lineCount), [1])
+    }
+
+    func testABatchIsNeverLargerThanMaxBatchBytes() {
+        let line = Array("m v=1 1\n".utf8)
+        var ledger = WriteLedger(configuration: WriteLedgerConfiguration(
+            batchSize: 1, maxBatchBytes: line.count * 3, flushIntervalMilliseconds: 100, concurrency: 1,
+            maxBufferedLines: 100, spoolAfterMilliseconds: 1_000,
+            backoff: RetryBackoff(baseMilliseconds: 10, maxDelayMilliseconds: 100), hasSpool: true), seed: 1)
+        var batch = writes(ledger.append(database: "db", lines: line, lineCount: 1, now: 0).1)[0]
+        _ = ledger.append(database: "db", lines: Array(repeating: line, count: 7).flatMap { $0 }, lineCount: 7, now: 1)
+        var sizes: [Int] = []
+        while true {
+            guard let next = writes(ledger.writeFinished(batch.id, outcome: .written, now: 2)).first else { break }
+            sizes.append(next.lineCount)
+            XCTAssertLessThanOrEqual(next.body.count, line.count * 3)
+            batch = next
+        }
+        XCTAssertEqual(sizes, [3, 3, 1])
+        XCTAssertEqual(ledger.safeUpTo, 8)
+    }
+
+    func testTheMemoryBoundCountsBytesToo() {
+        var ledger = WriteLedger(configuration: WriteLedgerConfiguration(
+            batchSize: 100, maxBatchBytes: 1 << 20, flushIntervalMilliseconds: 100, concurrency: 1,
+            maxBufferedLines: 1_000, maxBufferedBytes: 30, spoolAfterMilliseconds: 1_000,
+            backoff: RetryBackoff(baseMilliseconds: 10, maxDelayMilliseconds: 100), hasSpool: true), seed: 1)
+        XCTAssertEqual(ledger.append(database: "db", lines: lines("a", "b"), lineCount: 2, now: 0).0, .taken)
+        XCTAssertEqual(ledger.bytesInMemory, 16)
+        XCTAssertEqual(ledger.append(database: "db", lines: lines("c", "d"), lineCount: 2, now: 0).0, .wait(appender: 0),
+                       "32 bytes > INFLUX_MAX_BUFFER_BYTES 30, far below the line bound")
+    }
+
+    /// One database whose writes hang must not hold every slot: the next slot goes to the database
+    /// with the fewest writes in flight, before older work of the busy one.
+    func testAFreeSlotGoesToTheDatabaseWithTheFewestWritesInFlight() {
+        var ledger = WriteLedger(configuration: configuration(batchSize: 1, maxBufferedLines: 100, concurrency: 2), seed: 1)
+        let slow = writes(ledger.append(database: "slow", lines: lines("s1"), lineCount: 1, now: 0).1)
+        XCTAssertEqual(slow.count, 1)
+        let other = writes(ledger.append(database: "slow", lines: lines("s2"), lineCount: 1, now: 1).1)
+        XCTAssertEqual(other.map(\.database), ["slow"], "a free slot and nothing else waiting")
+        _ = ledger.append(database: "slow", lines: lines("s3"), lineCount: 1, now: 2)
+        _ = ledger.append(database: "fast", lines: lines("f1"), lineCount: 1, now: 3)
+        let next = writes(ledger.writeFinished(other[0].id, outcome: .retryable(status: 404, retryAfterSeconds: nil,
+                                                                                 message: "database not found"), now: 4))
+        XCTAssertEqual(next.map(\.database), ["fast"], "slow has a write in flight, fast has none")
+    }
+
+    func testOverloadHalvesTheConcurrency() {
+        var ledger = WriteLedger(configuration: WriteLedgerConfiguration(
+            batchSize: 1, maxBatchBytes: 1 << 20, flushIntervalMilliseconds: 100, concurrency: 4, maxConcurrency: 8,
+            maxBufferedLines: 100, spoolAfterMilliseconds: 1_000,
+            backoff: RetryBackoff(baseMilliseconds: 10, maxDelayMilliseconds: 100), hasSpool: true), seed: 1)
+        var started: [LedgerBatch] = []
+        for database in ["a", "b", "c", "d"] {
+            started += writes(ledger.append(database: database, lines: lines(database), lineCount: 1, now: 0).1)
+        }
+        XCTAssertEqual(started.count, 4)
+        let busy = WriteOutcome.retryable(status: 503, retryAfterSeconds: nil, message: "busy")
+        for batch in started { _ = ledger.writeFinished(batch.id, outcome: busy, now: 10) }
+        XCTAssertEqual(ledger.writeConcurrency, 2, "four writes in flight together are one signal")
     }
 
     func testARetryableFailureWaitsOutTheBackoffHonouringRetryAfter() {

@@ -1,4 +1,5 @@
 import XCTest
+import IngestCore
 @testable import IngestService
 
 final class InfluxRequestBuilderTests: XCTestCase {
@@ -10,6 +11,16 @@ final class InfluxRequestBuilderTests: XCTestCase {
         XCTAssertEqual(request.header("Authorization"), "Bearer s3cret")
         XCTAssertEqual(request.header("content-type"), "text/plain; charset=utf-8")
         XCTAssertNil(request.header("Content-Encoding"))
+    }
+
+    /// INFLUX_V3_NO_SYNC=1: acknowledged before the WAL flush; off, the URL carries no such parameter.
+    func testV3NoSyncAddsTheParameter() {
+        let builder = InfluxRequestBuilder(configuration: .init(baseURL: "http://influx:8181", api: .v3, v3NoSync: true))
+        XCTAssertEqual(builder.writeRequest(database: "db").url,
+                       "http://influx:8181/api/v3/write_lp?db=db&precision=nanosecond&no_sync=true")
+        let settings = try! Settings(environment: ["INFLUX_V3_NO_SYNC": "1", "REGISTRY": "none"], hostname: "h", fileProblem: { _ in nil })
+        XCTAssertTrue(InfluxRequestBuilder(configuration: settings.influxClientConfiguration)
+            .writeRequest(database: "db").url.hasSuffix("&no_sync=true"))
     }
 
     func testV2WriteRequestNamesTheBucketAndOrg() {

@@ -20,6 +20,16 @@ struct SimulatedPeers {
     var tooLargeAbove: Int  // 413 for bodies of more lines than this (Int.max: never)
     var pDiskFault: Double  // ENOSPC or a failed fsync
     var spoolCapacityLines: Int
+    /// Write latency: around this, ten times more during a slowdown (which starts and ends at random).
+    var latencyMilliseconds: Int64
+    var pSlowdown: Double
+    var slowedDown = false
+
+    mutating func latency(random: inout SeededRandom) -> Int64 {
+        if random.unit() < pSlowdown { slowedDown.toggle() }
+        let base = slowedDown && faultsOn ? latencyMilliseconds * 10 : latencyMilliseconds
+        return base / 2 + 1 + Int64(random.next() % UInt64(base))
+    }
 
     func holds(_ line: String) -> Bool { influx.contains(line) || spool.contains(line) || deadLetter.contains(line) }
 

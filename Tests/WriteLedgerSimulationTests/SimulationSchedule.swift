@@ -32,6 +32,8 @@ struct SimulationSchedule {
     var crashes = 0
     /// Lines of the current ledger already checked by `checkSafe`.
     var checkedSafe = 0
+    /// When each write in flight started (the simulation's own record, to check the controller).
+    var writeStarted: [LedgerBatch.ID: Int64] = [:]
 
     enum Event {
         case write(LedgerBatch.ID, [String])
@@ -46,7 +48,9 @@ struct SimulationSchedule {
         let configuration = WriteLedgerConfiguration(
             batchSize: 1 + Int(random.next() % 12), maxBatchBytes: 200 + Int(random.next() % 800),
             flushIntervalMilliseconds: 10 + Int64(random.next() % 200), concurrency: 1 + Int(random.next() % 3),
-            maxBufferedLines: 10 + Int(random.next() % 60), spoolAfterMilliseconds: Int64(random.next() % 500),
+            maxConcurrency: 1 + Int(random.next() % 8), maxBufferedLines: 10 + Int(random.next() % 60),
+            maxBufferedBytes: random.next() % 2 == 0 ? 300 + Int(random.next() % 1_500) : .max,
+            spoolAfterMilliseconds: Int64(random.next() % 500),
             backoff: RetryBackoff(baseMilliseconds: 5, maxDelayMilliseconds: 200), hasSpool: random.next() % 8 != 0)
         self.configuration = configuration
         ledger = WriteLedger(configuration: configuration, seed: random.next())
@@ -56,7 +60,8 @@ struct SimulationSchedule {
             apiV3: random.next() % 2 == 0, pDown: random.unit() * 0.5, p429: random.unit() * 0.1,
             tooLargeAbove: random.next() % 3 == 0 ? 2 + Int(random.next() % 6) : Int.max,
             pDiskFault: random.next() % 2 == 0 ? random.unit() * 0.3 : 0,
-            spoolCapacityLines: 20 + Int(random.next() % 200))
+            spoolCapacityLines: 20 + Int(random.next() % 200),
+            latencyMilliseconds: 1 + Int64(random.next() % 80), pSlowdown: random.next() % 2 == 0 ? random.unit() * 0.05 : 0)
         self.random = random
     }
 
@@ -159,7 +164,10 @@ struct SimulationSchedule {
         switch event {
         case let .write(id, lines):
             let outcome = peers.write(lines, random: &random)
+            let before = ledger.controller
+            let startedAt = writeStarted.removeValue(forKey: id)
             perform(ledger.writeFinished(id, outcome: outcome, now: now))
+            checkBackoff(before: before, startedAt: startedAt, outcome: outcome)
         case let .isolation(id, lines):
             let outcome = peers.write(lines, random: &random)
             perform(ledger.isolationWriteFinished(id, outcome: outcome, now: now))
@@ -187,7 +195,8 @@ struct SimulationSchedule {
             switch action {
             case .write(let batch):
                 // While InfluxDB is down for good, writes end in timeouts: some are in flight at the deadline.
-                let latency = peers.pDown >= 1 ? 100 + Int64(random.next() % 3_000) : 1 + Int64(random.next() % 80)
+                let latency = peers.pDown >= 1 ? 100 + Int64(random.next() % 3_000) : peers.latency(random: &random)
+                writeStarted[batch.id] = now
                 schedule(.write(batch.id, Self.lines(batch.body)), latency: latency)
             case let .writeLines(id, _, body, _):
                 schedule(.isolation(id, Self.lines(body)), latency: 1 + Int64(random.next() % 40))
@@ -207,6 +216,7 @@ struct SimulationSchedule {
             }
         }
         checkMemoryBound()
+        checkConcurrency(startedWrites: actions.contains { if case .write = $0 { true } else { false } })
     }
 
     // MARK: - Crash and recovery
@@ -228,6 +238,7 @@ struct SimulationSchedule {
         }
         let redelivered = session.crashed()
         pending.removeAll()
+        writeStarted.removeAll()
         timerAt = nil
         appenderWaiting = nil
         numbered.removeAll()
@@ -329,6 +340,35 @@ struct SimulationSchedule {
         }
         if ledger.phase == .running && inMemory > max(configuration.maxBufferedLines, 8) {
             violations.append("memory bound: \(inMemory) lines > \(configuration.maxBufferedLines)")
+        }
+        let bytes = ledger.batches.values.filter { $0.waitingAppender == nil }.reduce(0) { $0 + $1.body.count } + ledger.bytesBuffered
+        if bytes != ledger.bytesInMemory {
+            violations.append("bytesInMemory \(ledger.bytesInMemory) but \(bytes) bytes in buffers and batches")
+        }
+        // One chunk (at most 8 lines of under 40 bytes) always fits into empty memory.
+        if ledger.phase == .running && bytes > max(configuration.maxBufferedBytes, 320) {
+            violations.append("memory bound: \(bytes) bytes > \(configuration.maxBufferedBytes)")
+        }
+    }
+
+    /// The controller's bounds hold, and no write starts beyond its limit.
+    mutating func checkConcurrency(startedWrites: Bool) {
+        let limit = ledger.writeConcurrency
+        if limit < 1 || limit > configuration.maxConcurrency {
+            violations.append("concurrency \(limit) outside 1...\(configuration.maxConcurrency)")
+        }
+        if startedWrites && ledger.writesInFlight > limit {
+            violations.append("a write started with \(ledger.writesInFlight) in flight, limit \(limit)")
+        }
+    }
+
+    /// A 429, 503 or timeout of a write started after the last decrease halves the limit.
+    mutating func checkBackoff(before: ConcurrencyController, startedAt: Int64?, outcome: WriteOutcome) {
+        guard ConcurrencyController.signal(of: outcome) == .overloaded, let startedAt else { return }
+        if let last = before.lastDecreaseAt, startedAt < last { return }
+        let expected = max(1, before.limit / 2)
+        if ledger.writeConcurrency > expected {
+            violations.append("\(outcome) left the concurrency at \(ledger.writeConcurrency) (was \(before.limit))")
         }
     }
 

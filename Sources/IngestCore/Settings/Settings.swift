@@ -37,11 +37,17 @@ public struct Settings: Sendable {
     public var influxMaxBatchBytes: Int
     public var influxFlushIntervalMilliseconds: Int
     public var influxConcurrency: Int
+    /// `INFLUX_MAX_CONCURRENCY`: the most writes in flight the adaptive controller may allow.
+    public var influxMaxConcurrency: Int
     public var influxTimeoutMilliseconds: Int
     public var influxGzip: Bool
     public var influxRetryBaseMilliseconds: Int
     public var influxRetryMaxDelayMilliseconds: Int
     public var influxMaxBufferLines: Int
+    /// `INFLUX_MAX_BUFFER_BYTES`: the memory bound in bytes, next to the line bound.
+    public var influxMaxBufferBytes: Int
+    /// `INFLUX_V3_NO_SYNC`: v3 writes with `no_sync=true` (acknowledged before InfluxDB's WAL flush).
+    public var influxV3NoSync: Bool
 
     // Validation
     public var maxPayloadBytes: Int
@@ -157,14 +163,17 @@ public struct Settings: Sendable {
         influxCreateDatabase = try env.flag("INFLUXDB_CREATE_DATABASE", default: true)
         influxDatabaseTemplate = env.string("INFLUXDB_DB_TEMPLATE", default: "telemetry_{tenant_id}")
         influxBatchSize = try env.integer("INFLUX_BATCH_SIZE", default: 500, range: 1...1_000_000)
-        influxMaxBatchBytes = try env.integer("INFLUX_MAX_BATCH_BYTES", default: 1_048_576, range: 1024...(256 << 20))
+        influxMaxBatchBytes = try env.integer("INFLUX_MAX_BATCH_BYTES", default: 8 << 20, range: 1024...(256 << 20))
         influxFlushIntervalMilliseconds = try env.integer("INFLUX_FLUSH_INTERVAL_MS", default: 1000, range: 1...3_600_000)
-        influxConcurrency = try env.integer("INFLUX_CONCURRENCY", default: 2, range: 1...64)
+        influxConcurrency = try env.integer("INFLUX_CONCURRENCY", default: 16, range: 1...1024)
+        influxMaxConcurrency = try env.integer("INFLUX_MAX_CONCURRENCY", default: 64, range: 1...1024)
         influxTimeoutMilliseconds = try env.integer("INFLUX_TIMEOUT_MS", default: 10000, range: 100...600_000)
         influxGzip = try env.flag("INFLUX_GZIP", default: false)
         influxRetryBaseMilliseconds = try env.integer("INFLUX_RETRY_BASE_MS", default: 250, range: 1...600_000)
         influxRetryMaxDelayMilliseconds = try env.integer("INFLUX_RETRY_MAX_DELAY_MS", default: 30000, range: 1...3_600_000)
         influxMaxBufferLines = try env.integer("INFLUX_MAX_BUFFER_LINES", default: 200_000, range: 1...100_000_000)
+        influxMaxBufferBytes = try env.integer("INFLUX_MAX_BUFFER_BYTES", default: 64 << 20, range: (1 << 20)...(64 << 30))
+        influxV3NoSync = try env.flag("INFLUX_V3_NO_SYNC", default: false)
 
         maxPayloadBytes = try env.integer("MAX_PAYLOAD_BYTES", default: 8192, range: 1...(16 << 20))
         maxMetricKeys = try env.integer("MAX_METRIC_KEYS", default: 50, range: 1...10_000)
@@ -277,6 +286,17 @@ public struct Settings: Sendable {
         if influxRetryMaxDelayMilliseconds < influxRetryBaseMilliseconds {
             throw .conflict(names: ["INFLUX_RETRY_BASE_MS", "INFLUX_RETRY_MAX_DELAY_MS"],
                             reason: "the maximum delay must not be smaller than the base delay")
+        }
+        if influxMaxConcurrency < influxConcurrency {
+            throw .conflict(names: ["INFLUX_CONCURRENCY", "INFLUX_MAX_CONCURRENCY"],
+                            reason: "the starting concurrency (\(influxConcurrency)) is above the maximum (\(influxMaxConcurrency))")
+        }
+        if influxMaxBufferBytes < influxMaxBatchBytes {
+            throw .conflict(names: ["INFLUX_MAX_BATCH_BYTES", "INFLUX_MAX_BUFFER_BYTES"],
+                            reason: "one batch (\(influxMaxBatchBytes) bytes) must fit into the memory bound (\(influxMaxBufferBytes) bytes)")
+        }
+        if influxV3NoSync, influxAPI != .v3 {
+            throw .conflict(names: ["INFLUX_V3_NO_SYNC", "INFLUXDB_API"], reason: "no_sync exists only in the v3 API")
         }
         if mqttPassword != nil, mqttUsername == nil {
             throw .conflict(names: ["MQTT_USERNAME", "MQTT_PASSWORD"], reason: "a password needs a user name")

@@ -13,6 +13,8 @@ public struct LedgerBatch: Sendable {
     /// The ledger's number of its first line (its others are higher, not necessarily contiguous).
     public let firstLine: UInt64
     public internal(set) var failedAttempts = 0
+    /// When its last write started (ledger time, ms): the concurrency controller's latency.
+    public internal(set) var writeStartedAt: Int64 = 0
     public internal(set) var state: State
     /// A chunk that found memory full while InfluxDB was down, spooled whole: its appender waits.
     public let waitingAppender: Int?

@@ -2,17 +2,17 @@
 extension WriteLedger {
     /// A ``WriteLedgerAction/write(_:)`` finished.
     public mutating func writeFinished(_ id: LedgerBatch.ID, outcome: WriteOutcome, now: Int64) -> [WriteLedgerAction] {
-        precondition(writesInFlight > 0, "writeFinished(\(id)) with no write in flight")
-        writesInFlight -= 1
         var actions: [WriteLedgerAction] = []
-        if abandonedWrites.remove(id) != nil {
+        if let abandoned = abandonedWrites.removeValue(forKey: id) {
             // Spooled at the deadline meanwhile: if it was written too, the replay overwrites it with itself.
+            writeReturned(database: abandoned.database, startedAt: abandoned.startedAt, outcome: outcome, now: now)
             finish(&actions, now: now)
             return actions
         }
         guard var batch = batches[id], case .writing = batch.state else {
             preconditionFailure("writeFinished(\(id)) for a batch that is \(batches[id]?.state.name ?? "unknown")")
         }
+        writeReturned(database: batch.database, startedAt: batch.writeStartedAt, outcome: outcome, now: now)
         switch outcome {
         case .written:
             influxUp = true
@@ -63,7 +63,7 @@ extension WriteLedger {
                 if let appender = batch.waitingAppender {
                     actions.append(.wakeAppender(appender))
                 } else {
-                    linesInMemory -= batch.lineCount
+                    release(batch)
                 }
                 actions.append(.report(.spooled(database: batch.database, lines: batch.lineCount,
                                                 attempt: batch.failedAttempts + 1, atShutdown: false)))
@@ -82,7 +82,7 @@ extension WriteLedger {
             }
         case .spoolingAtShutdown:
             batches[id] = nil
-            if batch.waitingAppender != nil { actions.append(.wakeAppender(batch.waitingAppender!)) } else { linesInMemory -= batch.lineCount }
+            if let appender = batch.waitingAppender { actions.append(.wakeAppender(appender)) } else { release(batch) }
             if stored {
                 actions.append(.report(.spooled(database: batch.database, lines: batch.lineCount,
                                                 attempt: batch.failedAttempts + 1, atShutdown: true)))
@@ -124,7 +124,13 @@ extension WriteLedger {
 
     mutating func remove(_ batch: LedgerBatch) {
         batches[batch.id] = nil
+        release(batch)
+    }
+
+    /// The batch's lines leave memory.
+    mutating func release(_ batch: LedgerBatch) {
         linesInMemory -= batch.lineCount
+        bytesInMemory -= batch.body.count
     }
 
     mutating func take(_ step: RefusedLineIsolation.Step, for id: LedgerBatch.ID, now: Int64, into actions: inout [WriteLedgerAction]) {

@@ -43,8 +43,9 @@ extension WriteLedger {
     mutating func cutEveryBuffer(now: Int64, into actions: inout [WriteLedgerAction]) {
         for database in buffers.keys.sorted() {
             guard var buffer = buffers.removeValue(forKey: database) else { continue }
-            while buffer.lineCount > 0 { cutBatch(from: &buffer, database: database, now: now, into: &actions) }
+            while buffer.lineCount > 0 { readyQueue.append(cutBatch(from: &buffer, database: database, now: now, into: &actions)) }
         }
+        dueDatabases.removeAll()
     }
 
     /// Every batch not already on its way to disk goes to the spool, past `SPOOL_MAX_BYTES`: its lines
@@ -61,7 +62,7 @@ extension WriteLedger {
             case .spooling, .spoolingAtShutdown, .deadLettering:
                 continue // already on their way to disk; a failure comes back here
             case .writing:
-                abandonedWrites.insert(id)
+                abandonedWrites[id] = (batch.writeStartedAt, batch.database)
             case .isolating(let isolation):
                 if isolation.writing != nil { abandonedIsolationWrites.insert(id) }
             case .ready, .waitingRetry:
@@ -77,7 +78,7 @@ extension WriteLedger {
             spoolAtShutdown(&batch, into: &actions)
         } else {
             batches[batch.id] = nil
-            linesInMemory -= batch.lineCount
+            release(batch)
             linesLost += batch.lineCount
             lostFloor = min(lostFloor ?? batch.firstLine, batch.firstLine)
             actions.append(.report(.lost(database: batch.database, lines: batch.lineCount)))

@@ -9,13 +9,21 @@
 /// Every appended line gets a number (1, 2, 3, … in append order). ``safeUpTo`` is the low-water
 /// mark: every line numbered up to it is safe. The crash journal is trimmed by it; acknowledgements
 /// to the broker can follow it line by line.
+///
+/// Batches are cut when a write slot is free (README, "Throughput when InfluxDB is slow"): a
+/// database's buffer is *due* once it holds `batchSize` lines or `maxBatchBytes` bytes, or its oldest
+/// line is `flushIntervalMilliseconds` old; a free slot takes everything a due buffer holds, up to
+/// `maxBatchBytes`. On a quiet stream a slot is free at once and batches are as before; when writes
+/// are slow, lines pile up while the slots are busy and the next batch takes them all.
 public struct WriteLedger: Sendable {
     public let configuration: WriteLedgerConfiguration
     var random: SeededRandom
-    /// Writes allowed in flight at once: controller state, `configuration.concurrency` for now.
-    public var writeConcurrency: Int
-    /// Lines per batch cut from a buffer: controller state, `configuration.batchSize` for now.
-    public var batchLines: Int
+    /// The adaptive limit on writes in flight.
+    public internal(set) var controller: ConcurrencyController
+    /// Writes allowed in flight now (the stats key `influx_concurrency`).
+    public var writeConcurrency: Int { controller.limit }
+    /// Lines in the last batch cut, 0 before the first (the stats key `influx_last_batch_lines`).
+    public internal(set) var batchLines = 0
 
     struct LineRun: Sendable {
         var start: UInt64
@@ -28,6 +36,8 @@ public struct WriteLedger: Sendable {
         var oldest: Int64
         /// The numbers of its lines, in order.
         var runs: [LineRun] = []
+        /// In ``WriteLedger/dueDatabases``: the next free slot may cut it.
+        var isDue = false
     }
 
     struct WaitingChunk: Sendable {
@@ -49,12 +59,19 @@ public struct WriteLedger: Sendable {
     }
 
     var buffers: [String: Buffer] = [:]
+    /// Databases whose buffer is due, in the order they became due (a buffer cut only in part goes to
+    /// the back: round robin). Exactly the buffers with `isDue`.
+    var dueDatabases: [String] = []
     public internal(set) var batches: [LedgerBatch.ID: LedgerBatch] = [:]
     /// Batches waiting for a write slot, oldest first (retries go first).
     var readyQueue: [LedgerBatch.ID] = []
     public internal(set) var writesInFlight = 0
-    /// Writes (or bisection writes) still out for batches that were spooled at the deadline.
-    var abandonedWrites: Set<LedgerBatch.ID> = []
+    /// Writes in flight per database: the next slot goes to the database with the fewest, so one slow
+    /// or failing database cannot hold every slot.
+    var writesInFlightByDatabase: [String: Int] = [:]
+    /// Writes (or bisection writes) still out for batches that were spooled at the deadline, with
+    /// when each started and its database.
+    var abandonedWrites: [LedgerBatch.ID: (startedAt: Int64, database: String)] = [:]
     var abandonedIsolationWrites: Set<LedgerBatch.ID> = []
     var waiting: [WaitingChunk] = []
     var nextBatchID = 0
@@ -66,6 +83,8 @@ public struct WriteLedger: Sendable {
     public internal(set) var linesLost = 0
     /// Lines in buffers and batches (not in chunks whose appender waits).
     public internal(set) var linesInMemory = 0
+    /// Their bytes.
+    public internal(set) var bytesInMemory = 0
     /// False after a write failed for a reason that can pass; true after InfluxDB answered.
     public internal(set) var influxUp = true
     public internal(set) var phase: Phase = .running
@@ -75,8 +94,7 @@ public struct WriteLedger: Sendable {
     public init(configuration: WriteLedgerConfiguration, seed: UInt64) {
         self.configuration = configuration
         self.random = SeededRandom(seed: seed)
-        self.writeConcurrency = configuration.concurrency
-        self.batchLines = configuration.batchSize
+        self.controller = ConcurrencyController(initial: configuration.concurrency, maximum: configuration.maxConcurrency)
     }
 
     public enum AppendResult: Sendable, Equatable {
@@ -101,6 +119,9 @@ public struct WriteLedger: Sendable {
     /// Lines in buffers, not yet cut into batches.
     public var linesBuffered: Int { buffers.values.reduce(0) { $0 + $1.lineCount } }
 
+    /// Bytes in buffers, not yet cut into batches.
+    public var bytesBuffered: Int { buffers.values.reduce(0) { $0 + $1.bytes.count } }
+
     /// Lines held by waiting appenders (outside the memory bound).
     public var linesWaiting: Int { waiting.reduce(0) { $0 + $1.count } }
 
@@ -115,7 +136,7 @@ public struct WriteLedger: Sendable {
         let first = nextLine
         nextLine += UInt64(lineCount)
         var actions: [WriteLedgerAction] = []
-        if !boundLifted && (!waiting.isEmpty || !hasSpace(for: lineCount)) {
+        if !boundLifted && (!waiting.isEmpty || !hasSpace(for: lineCount, bytes: lines.count)) {
             let appender = nextAppender
             nextAppender += 1
             if configuration.hasSpool && !influxUp {
@@ -132,164 +153,21 @@ public struct WriteLedger: Sendable {
             return (.wait(appender: appender), actions)
         }
         linesInMemory += lineCount
+        bytesInMemory += lines.count
         insert(database: database, lines: lines, count: lineCount, firstLine: first, now: now, into: &actions)
         finish(&actions, now: now)
         return (.taken, actions)
     }
 
-    func hasSpace(for lines: Int) -> Bool {
-        linesInMemory == 0 || linesInMemory + lines <= configuration.maxBufferedLines
+    /// The memory bound (`INFLUX_MAX_BUFFER_LINES`, `INFLUX_MAX_BUFFER_BYTES`); one chunk always fits
+    /// into empty memory.
+    func hasSpace(for lines: Int, bytes: Int) -> Bool {
+        linesInMemory == 0
+            || (linesInMemory + lines <= configuration.maxBufferedLines && bytesInMemory + bytes <= configuration.maxBufferedBytes)
     }
 
     mutating func takeBatchID() -> LedgerBatch.ID {
         defer { nextBatchID += 1 }
         return nextBatchID
-    }
-
-    mutating func insert(database: String, lines: [UInt8], count: Int, firstLine: UInt64, now: Int64,
-                         into actions: inout [WriteLedgerAction]) {
-        // Taken out of the dictionary so appending does not copy the bytes (copy-on-write).
-        var buffer = buffers.removeValue(forKey: database) ?? Buffer(oldest: now)
-        if buffer.lineCount == 0 { buffer.oldest = now }
-        buffer.bytes.append(contentsOf: lines)
-        if let last = buffer.runs.last, last.start + UInt64(last.count) == firstLine {
-            buffer.runs[buffer.runs.count - 1].count += count
-        } else {
-            buffer.runs.append(LineRun(start: firstLine, count: count))
-        }
-        buffer.lineCount += count
-        while buffer.lineCount >= batchLines || buffer.bytes.count >= configuration.maxBatchBytes {
-            cutBatch(from: &buffer, database: database, now: now, into: &actions)
-        }
-        if boundLifted {
-            while buffer.lineCount > 0 { cutBatch(from: &buffer, database: database, now: now, into: &actions) }
-        }
-        if buffer.lineCount > 0 { buffers[database] = buffer }
-    }
-
-    /// Moves the first lines of `buffer` (at most `batchLines` lines and `maxBatchBytes` bytes, at
-    /// least one line) into a new batch on the ready queue.
-    mutating func cutBatch(from buffer: inout Buffer, database: String, now: Int64, into actions: inout [WriteLedgerAction]) {
-        let (lines, end) = buffer.bytes.withUnsafeBytes {
-            NewlineScan.leadingLines(in: $0, maxLines: max(1, batchLines), maxBytes: configuration.maxBatchBytes)
-        }
-        precondition(lines > 0, "a buffer of \(buffer.lineCount) lines has no whole line")
-        let body: [UInt8]
-        if end == buffer.bytes.count {
-            body = buffer.bytes
-            buffer.bytes = []
-        } else {
-            body = Array(buffer.bytes[..<end])
-            buffer.bytes.removeFirst(end)
-        }
-        buffer.lineCount -= lines
-        let firstLine = buffer.runs[0].start
-        var remaining = lines
-        while remaining > 0 {
-            let taken = min(remaining, buffer.runs[0].count)
-            remaining -= taken
-            if taken == buffer.runs[0].count {
-                buffer.runs.removeFirst()
-            } else {
-                buffer.runs[0].start += UInt64(taken)
-                buffer.runs[0].count -= taken
-            }
-        }
-        let batch = LedgerBatch(id: takeBatchID(), database: database, body: body, lineCount: lines,
-                                createdAt: now, firstLine: firstLine, state: .ready, waitingAppender: nil)
-        batches[batch.id] = batch
-        readyQueue.append(batch.id)
-        actions.append(.report(.batchCut(database: database, lines: lines)))
-    }
-
-    /// Lets waiting appenders in, in order, while their lines fit (all of them once the bound is lifted).
-    mutating func admitWaiting(now: Int64, into actions: inout [WriteLedgerAction]) {
-        while let chunk = waiting.first, boundLifted || hasSpace(for: chunk.count) {
-            waiting.removeFirst()
-            linesInMemory += chunk.count
-            insert(database: chunk.database, lines: chunk.lines, count: chunk.count, firstLine: chunk.firstLine,
-                   now: now, into: &actions)
-            actions.append(.wakeAppender(chunk.appender))
-        }
-    }
-
-    // MARK: - Timer
-
-    /// The timer armed by the last ``WriteLedgerAction/armTimer(at:)`` fired (or any time: early calls
-    /// are harmless).
-    public mutating func timerFired(now: Int64) -> [WriteLedgerAction] {
-        var actions: [WriteLedgerAction] = []
-        armedTimer = nil
-        // Sorted, so batch numbers (and a simulation's replay) never depend on hash order.
-        for database in buffers.keys.sorted() {
-            guard var buffer = buffers.removeValue(forKey: database) else { continue }
-            if now - buffer.oldest >= configuration.flushIntervalMilliseconds {
-                while buffer.lineCount > 0 { cutBatch(from: &buffer, database: database, now: now, into: &actions) }
-            } else {
-                buffers[database] = buffer
-            }
-        }
-        var due: [LedgerBatch.ID] = []
-        for (id, batch) in batches {
-            if case .waitingRetry(let until) = batch.state, until <= now { due.append(id) }
-        }
-        for id in due.sorted(by: >) {
-            batches[id]!.state = .ready
-            readyQueue.insert(id, at: 0)
-        }
-        if case .draining(let deadline) = phase, now >= deadline {
-            spoolEverythingLeft(now: now, into: &actions)
-        }
-        finish(&actions, now: now)
-        return actions
-    }
-
-    /// When the next timer should fire: a buffer's flush, a retry, the drain deadline.
-    var nextTimer: Int64? {
-        var next: Int64?
-        func consider(_ time: Int64) { next = min(next ?? time, time) }
-        for buffer in buffers.values where buffer.lineCount > 0 { consider(buffer.oldest + configuration.flushIntervalMilliseconds) }
-        for batch in batches.values { if case .waitingRetry(let until) = batch.state { consider(until) } }
-        if case .draining(let deadline) = phase { consider(deadline) }
-        return next
-    }
-
-    // MARK: - After every event
-
-    /// Starts writes while slots are free, admits waiting appenders, reports newly safe lines, arms
-    /// the timer.
-    mutating func finish(_ actions: inout [WriteLedgerAction], now: Int64) {
-        admitWaiting(now: now, into: &actions)
-        if phase == .spoolingRest { disposeReadyBatches(into: &actions) }
-        while writesInFlight < max(1, writeConcurrency), !readyQueue.isEmpty {
-            let id = readyQueue.removeFirst()
-            guard var batch = batches[id], case .ready = batch.state else { continue }
-            batch.state = .writing
-            batches[id] = batch
-            writesInFlight += 1
-            actions.append(.write(batch))
-        }
-        let safe = lowestUnsafeLine - 1
-        if safe > safeUpTo {
-            safeUpTo = safe
-            actions.append(.linesSafe(upTo: safe))
-        }
-        if let next = nextTimer, next != armedTimer {
-            armedTimer = next
-            actions.append(.armTimer(at: next))
-        }
-        if isDrained && !reportedDrained {
-            reportedDrained = true
-            actions.append(.report(.drained(linesLost: linesLost)))
-        }
-    }
-
-    /// The smallest line number not yet safe (`nextLine` when every line is).
-    var lowestUnsafeLine: UInt64 {
-        var lowest = lostFloor ?? nextLine
-        for buffer in buffers.values { if let run = buffer.runs.first { lowest = min(lowest, run.start) } }
-        for batch in batches.values { lowest = min(lowest, batch.firstLine) }
-        for chunk in waiting { lowest = min(lowest, chunk.firstLine) }
-        return lowest
     }
 }

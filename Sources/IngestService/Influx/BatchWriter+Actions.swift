@@ -51,6 +51,8 @@ extension BatchWriter {
         }
         metrics.bufferedLines.store(ledger.linesInMemory, ordering: .relaxed)
         metrics.influxUp.store(ledger.influxUp ? 1 : 0, ordering: .relaxed)
+        metrics.writeConcurrency.store(ledger.writeConcurrency, ordering: .relaxed)
+        metrics.lastBatchLines.store(ledger.batchLines, ordering: .relaxed)
         if !drainWaiters.isEmpty && ledger.isDrained {
             let waiters = drainWaiters
             drainWaiters.removeAll()

@@ -82,7 +82,8 @@ public actor BatchWriter: Service {
     public func run() async throws {
         logger.info("batch writer started", metadata: [
             "batch_size": "\(configuration.batchSize)", "flush_interval_ms": "\(configuration.flushIntervalMilliseconds)",
-            "concurrency": "\(configuration.concurrency)", "max_buffered_lines": "\(configuration.maxBufferedLines)",
+            "concurrency": "\(configuration.concurrency)", "max_concurrency": "\(ledger.controller.maximum)",
+            "max_buffered_lines": "\(configuration.maxBufferedLines)", "max_buffered_bytes": "\(configuration.maxBufferedBytes)",
         ])
         // The first SIGTERM or SIGINT lifts the memory bound at once: the service group stops the
         // writer only after the MQTT source and the pipeline, and a pipeline suspended in `append`

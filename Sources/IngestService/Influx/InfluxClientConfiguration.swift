@@ -28,8 +28,11 @@ public struct InfluxClientConfiguration: Sendable, Equatable, CustomStringConver
     public var caFile: String?
     /// Skip TLS peer and host name verification. For test set-ups only.
     public var insecureSkipVerify: Bool
-    /// Worker threads, each with its own keep-alive connection (`INFLUX_CONCURRENCY`).
+    /// Worker threads, each with its own keep-alive connection: the most writes in flight
+    /// (`INFLUX_MAX_CONCURRENCY`; connections open only once a write needs them).
     public var concurrency: Int
+    /// v3 only: `no_sync=true`, InfluxDB acknowledges before its WAL flush (`INFLUX_V3_NO_SYNC`).
+    public var v3NoSync: Bool
 
     public init(
         baseURL: String = "http://localhost:8181",
@@ -44,7 +47,8 @@ public struct InfluxClientConfiguration: Sendable, Equatable, CustomStringConver
         createDatabase: Bool = true,
         caFile: String? = nil,
         insecureSkipVerify: Bool = false,
-        concurrency: Int = 2
+        concurrency: Int = 2,
+        v3NoSync: Bool = false
     ) {
         self.baseURL = baseURL
         self.api = api
@@ -59,6 +63,7 @@ public struct InfluxClientConfiguration: Sendable, Equatable, CustomStringConver
         self.caFile = caFile
         self.insecureSkipVerify = insecureSkipVerify
         self.concurrency = concurrency
+        self.v3NoSync = v3NoSync
     }
 
     public var description: String {
@@ -67,6 +72,6 @@ public struct InfluxClientConfiguration: Sendable, Equatable, CustomStringConver
             + "username: \(username ?? "unset"), password: \(password == nil ? "unset" : "<redacted>"), "
             + "timeoutMilliseconds: \(timeoutMilliseconds), gzip: \(gzip), writeEnabled: \(writeEnabled), "
             + "createDatabase: \(createDatabase), caFile: \(caFile ?? "unset"), "
-            + "insecureSkipVerify: \(insecureSkipVerify), concurrency: \(concurrency))"
+            + "insecureSkipVerify: \(insecureSkipVerify), concurrency: \(concurrency), v3NoSync: \(v3NoSync))"
     }
 }

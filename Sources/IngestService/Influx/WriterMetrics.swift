@@ -27,6 +27,12 @@ public final class WriterMetrics: Sendable {
     /// 1 after the last attempt got an answer from InfluxDB that is not a retryable failure, 0
     /// after a retryable failure (connection error, timeout, 5xx, 429, 401/403, 404), starts at 1.
     public let influxUp = Atomic<Int>(1)
+    /// Writes the adaptive controller allows in flight now (`influx_concurrency`): the write ledger's
+    /// `writeConcurrency`, set by the writer after each event.
+    public let writeConcurrency = Atomic<Int>(0)
+    /// Lines in the last batch cut (`influx_last_batch_lines`): the ledger's `batchLines`; it grows
+    /// with the backlog up to `INFLUX_MAX_BATCH_BYTES`.
+    public let lastBatchLines = Atomic<Int>(0)
     private let lastError = Mutex<String?>(nil)
 
     public init() {}

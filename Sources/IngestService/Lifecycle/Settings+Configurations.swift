@@ -41,7 +41,9 @@ extension Settings {
             createDatabase: influxCreateDatabase,
             caFile: influxTLSCAFile,
             insecureSkipVerify: influxTLSInsecure,
-            concurrency: influxConcurrency)
+            // One worker per write the adaptive controller may have in flight.
+            concurrency: influxMaxConcurrency,
+            v3NoSync: influxV3NoSync)
     }
 
     public var batchWriterConfiguration: BatchWriterConfiguration {
@@ -50,10 +52,12 @@ extension Settings {
             maxBatchBytes: influxMaxBatchBytes,
             flushIntervalMilliseconds: influxFlushIntervalMilliseconds,
             concurrency: influxConcurrency,
+            maxConcurrency: influxMaxConcurrency,
             retryBaseMilliseconds: influxRetryBaseMilliseconds,
             retryMaxDelayMilliseconds: influxRetryMaxDelayMilliseconds,
             shutdownTimeoutSeconds: Double(shutdownTimeoutSeconds),
             maxBufferedLines: influxMaxBufferLines,
+            maxBufferedBytes: influxMaxBufferBytes,
             spoolAfterMilliseconds: spoolAfterMilliseconds)
     }
 

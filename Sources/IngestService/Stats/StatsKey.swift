@@ -37,6 +37,8 @@ public struct StatsKey: Sendable {
         StatsKey("influx_flushes", .counter, "batches taken from the buffers for writing") { $0.influxFlushes },
         StatsKey("influx_buffer", .gauge, "lines in memory not yet acknowledged by InfluxDB") { $0.influxBufferedLines },
         StatsKey("influx_up", .gauge, "1 when the last write to InfluxDB succeeded") { $0.influxUp ? 1 : 0 },
+        StatsKey("influx_concurrency", .gauge, "writes to InfluxDB allowed in flight now (adaptive)") { $0.influxConcurrency },
+        StatsKey("influx_last_batch_lines", .gauge, "lines in the last batch cut for InfluxDB") { $0.influxLastBatchLines },
         StatsKey("retries", .counter, "write attempts after a failure") { $0.influxRetries },
         StatsKey("spool_batches", .gauge, "segments in the disk spool") { $0.spoolBatches },
         StatsKey("spool_bytes", .gauge, "bytes in the disk spool") { $0.spoolBytes },

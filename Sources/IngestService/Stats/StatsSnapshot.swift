@@ -11,6 +11,9 @@ public struct StatsSnapshot: Sendable, Equatable {
     public var influxBufferedLines = 0
     public var influxRetries = 0
     public var influxUp = true
+    /// Writes allowed in flight now, and lines in the last batch cut (README, "Throughput when InfluxDB is slow").
+    public var influxConcurrency = 0
+    public var influxLastBatchLines = 0
     public var lastWriteError: String?
     public var spoolBatches = 0
     public var spoolBytes = 0

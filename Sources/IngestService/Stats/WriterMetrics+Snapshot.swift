@@ -9,6 +9,8 @@ extension WriterMetrics {
         snapshot.influxBufferedLines = bufferedLines.load(ordering: .relaxed)
         snapshot.influxRetries = retries.load(ordering: .relaxed)
         snapshot.influxUp = influxUp.load(ordering: .relaxed) == 1
+        snapshot.influxConcurrency = writeConcurrency.load(ordering: .relaxed)
+        snapshot.influxLastBatchLines = lastBatchLines.load(ordering: .relaxed)
         snapshot.lastWriteError = lastWriteError
     }
 }
