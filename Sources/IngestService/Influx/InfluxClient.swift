@@ -4,7 +4,8 @@ import Logging
 
 /// Writes batches of line protocol to InfluxDB over libcurl.
 ///
-/// `configuration.concurrency` worker threads (`INFLUX_CONCURRENCY`, default 2) each own one
+/// `configuration.concurrency` worker threads (`INFLUX_MAX_CONCURRENCY`: the most writes the
+/// writer's adaptive limit can have in flight) each own one
 /// ``CurlHTTPConnection`` (one keep-alive connection) and take jobs from a shared queue. The
 /// blocking `curl_easy_perform`, and gzip compression, run only on those threads; `write` suspends
 /// its caller with a continuation, so Swift's cooperative pool never blocks.
