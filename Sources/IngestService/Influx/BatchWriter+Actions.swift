@@ -42,7 +42,7 @@ extension BatchWriter {
             case .armTimer(let at):
                 armTimer(at: at)
             case .linesSafe(let line):
-                if let journal, let mark = journalMarks.linesSafe(upTo: line) { journal.acknowledge(upTo: mark) }
+                if let journal, let mark = safeSequenceMarks.linesSafe(upTo: line) { journal.acknowledge(upTo: mark) }
             case .wakeAppender(let appender):
                 wake(appender: appender)
             case .report(let report):

@@ -21,6 +21,8 @@ public actor BatchWriter: Service {
 
     let client: any InfluxWriting
     let store: (any OverflowStore)?
+    /// Hears which sequence numbers are safe: the crash journal (trims itself) and, with
+    /// DURABILITY=journal/broker, the MQTT acknowledgements.
     let journal: (any SafeSequenceObserver)?
     let logger: Logger
     /// Time since the writer was created, on the injected clock.
@@ -29,7 +31,7 @@ public actor BatchWriter: Service {
 
     var ledger: WriteLedger
     /// The ledger's safe mark in the sequence numbers the observer knows (journal or broker mode).
-    var journalMarks: JournalMarkTracker
+    var safeSequenceMarks: JournalMarkTracker
     /// Appenders waiting for memory, by the ledger's appender id.
     var waitingAppenders: [Int: CheckedContinuation<Void, Never>] = [:]
     /// Appenders resumed early (their task was cancelled): a later wake-up for them is ignored.
@@ -62,7 +64,7 @@ public actor BatchWriter: Service {
         self.client = client
         self.store = store
         self.journal = journal
-        self.journalMarks = JournalMarkTracker(awaiting: journal?.awaitedSequences ?? [])
+        self.safeSequenceMarks = JournalMarkTracker(awaiting: journal?.awaitedSequences ?? [])
         self.logger = logger
         self.metrics = WriterMetrics()
         self.ledger = WriteLedger(configuration: configuration.ledgerConfiguration(hasSpool: store != nil), seed: seed)
@@ -133,7 +135,7 @@ public actor BatchWriter: Service {
         assert(count == lineCount, "append(lineCount: \(lineCount)) but the chunk has \(count) lines")
         let firstLine = ledger.linesAppended + 1
         if let journalSequences {
-            journalMarks.record(firstLine: firstLine, lineCount: count, sequences: journalSequences)
+            safeSequenceMarks.record(firstLine: firstLine, lineCount: count, sequences: journalSequences)
         }
         let (result, actions) = ledger.append(database: database, lines: lines, lineCount: count, now: ledgerTime)
         perform(actions)
