@@ -1,4 +1,5 @@
-import IngestCore
+@testable import IngestCore
+import Foundation
 import XCTest
 
 /// The write ledger against a modelled slow InfluxDB, on a virtual clock (README, "Throughput when
@@ -15,11 +16,12 @@ final class SlowInfluxModelTests: XCTestCase {
     /// `lines` lines of about 190 bytes over `databases` databases arrive at `arrivalPerSecond` (as
     /// the benchmark's backlog does); InfluxDB answers each write after `latency` ms.
     func drain(lines: Int, databases: Int, arrivalPerSecond: Int, latency: Int64,
-               initialConcurrency: Int = 16, maxConcurrency: Int = 64) -> Drain {
+               initialConcurrency: Int = 16, maxConcurrency: Int = 64, maxBufferedLines: Int = 200_000,
+               maxBufferedBytes: Int = 64 << 20) -> Drain {
         let configuration = WriteLedgerConfiguration(
             batchSize: 500, maxBatchBytes: 8 << 20, flushIntervalMilliseconds: 1_000,
-            concurrency: initialConcurrency, maxConcurrency: maxConcurrency, maxBufferedLines: 200_000,
-            maxBufferedBytes: 64 << 20, spoolAfterMilliseconds: 10_000,
+            concurrency: initialConcurrency, maxConcurrency: maxConcurrency, maxBufferedLines: maxBufferedLines,
+            maxBufferedBytes: maxBufferedBytes, spoolAfterMilliseconds: 10_000,
             backoff: RetryBackoff(baseMilliseconds: 250, maxDelayMilliseconds: 30_000), hasSpool: true)
         var ledger = WriteLedger(configuration: configuration, seed: 1)
         let line = Array(("telemetry,tenant_id=acme,device_id=d001,site_id=site-1 temp_c=21.5,humidity=45.67,"
@@ -40,6 +42,7 @@ final class SlowInfluxModelTests: XCTestCase {
                     pending.append((now + latency, batch.id))
                     result.writes += 1
                     result.maxBatchLines = max(result.maxBatchLines, batch.lineCount)
+                    if ProcessInfo.processInfo.environment["MODEL_TRACE"] != nil { print("t=\(now) write \(batch.lineCount) inflight=\(ledger.writesInFlight) limit=\(ledger.controller.limit) mem=\(ledger.linesInMemory) pace=\(ledger.paceMilliseconds ?? -1)") }
                 case .armTimer(let at): timer = at
                 case .wakeAppender: waiting = false
                 default: break
@@ -114,5 +117,16 @@ final class SlowInfluxModelTests: XCTestCase {
               + "largest batch \(slow.maxBatchLines) lines, \(slow.writes) writes")
         XCTAssertLessThanOrEqual(slow.milliseconds, instant.milliseconds + 150)
     }
-}
 
+    /// A backlog of a million lines (a few minutes of a fleet's outage) with memory bound by bytes:
+    /// once the first round trip is over, the drain keeps up with the arrivals.
+    func testAMillionLinesAtOneSecondKeepUpWithTheArrivals() {
+        let instant = drain(lines: 1_000_000, databases: 1, arrivalPerSecond: 330_000, latency: 1,
+                            maxBufferedLines: 1_000_000, maxBufferedBytes: 64 << 20)
+        let slow = drain(lines: 1_000_000, databases: 1, arrivalPerSecond: 330_000, latency: 1_000,
+                         maxBufferedLines: 1_000_000, maxBufferedBytes: 64 << 20)
+        print("model: 1 database, 1,000,000 lines: instant \(instant.milliseconds) ms; 1 s latency \(slow.milliseconds) ms, "
+              + "concurrency \(slow.maxConcurrency), largest batch \(slow.maxBatchLines) lines, \(slow.writes) writes")
+        XCTAssertLessThanOrEqual(slow.milliseconds, instant.milliseconds + 1_500)
+    }
+}

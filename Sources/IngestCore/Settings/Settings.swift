@@ -171,7 +171,7 @@ public struct Settings: Sendable {
         influxGzip = try env.flag("INFLUX_GZIP", default: false)
         influxRetryBaseMilliseconds = try env.integer("INFLUX_RETRY_BASE_MS", default: 250, range: 1...600_000)
         influxRetryMaxDelayMilliseconds = try env.integer("INFLUX_RETRY_MAX_DELAY_MS", default: 30000, range: 1...3_600_000)
-        influxMaxBufferLines = try env.integer("INFLUX_MAX_BUFFER_LINES", default: 200_000, range: 1...100_000_000)
+        influxMaxBufferLines = try env.integer("INFLUX_MAX_BUFFER_LINES", default: 1_000_000, range: 1...100_000_000)
         influxMaxBufferBytes = try env.integer("INFLUX_MAX_BUFFER_BYTES", default: 64 << 20, range: (1 << 20)...(64 << 30))
         influxV3NoSync = try env.flag("INFLUX_V3_NO_SYNC", default: false)
 

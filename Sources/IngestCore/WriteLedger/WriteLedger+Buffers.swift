@@ -5,7 +5,8 @@ extension WriteLedger {
         // Taken out of the dictionary so appending does not copy the bytes (copy-on-write).
         var buffer = buffers.removeValue(forKey: database) ?? Buffer(oldest: now)
         if buffer.lineCount == 0 { buffer.oldest = now }
-        buffer.bytes.append(contentsOf: lines)
+        buffer.bytes.append(lines, lineCount: count, segmentLimit: configuration.maxBatchBytes,
+                            lineMultiple: configuration.batchSize)
         if let last = buffer.runs.last, last.start + UInt64(last.count) == firstLine {
             buffer.runs[buffer.runs.count - 1].count += count
         } else {
@@ -18,7 +19,7 @@ extension WriteLedger {
             while buffer.lineCount > 0 { readyQueue.append(cutBatch(from: &buffer, database: database, now: now, into: &actions)) }
             return
         }
-        if !buffer.isDue && isDueBySize(buffer) {
+        if !buffer.isDue && isDueBySize(buffer, database: database, now: now) {
             buffer.isDue = true
             dueDatabases.append(database)
         }
@@ -35,36 +36,39 @@ extension WriteLedger {
         let lines: Int
         let body: [UInt8]
         let batchSize = configuration.batchSize
-        let roundDown = !whole && buffer.lineCount > batchSize && buffer.lineCount % batchSize != 0
-        if buffer.bytes.count <= configuration.maxBatchBytes && !roundDown {
-            // The common case: the whole buffer, without scanning it.
-            lines = buffer.lineCount
-            body = Self.fitted(buffer.bytes)
-            buffer.bytes = []
+        if buffer.bytes.hasFullSegment, let first = buffer.bytes.first, first.bytes.count <= configuration.maxBatchBytes {
+            // A backlog of more than one batch: its oldest segment is a batch as it stands.
+            let segment = buffer.bytes.removeFirstSegment()
+            lines = segment.lineCount
+            body = segment.bytes
         } else {
-            var maxLines = whole || buffer.lineCount < batchSize ? Int.max : buffer.lineCount - buffer.lineCount % batchSize
-            var (count, end) = buffer.bytes.withUnsafeBytes {
-                NewlineScan.leadingLines(in: $0, maxLines: maxLines, maxBytes: configuration.maxBatchBytes)
-            }
-            if !whole && count > batchSize && count % batchSize != 0 {
-                maxLines = count - count % batchSize
-                (count, end) = buffer.bytes.withUnsafeBytes {
+            // The only segment (or one chunk larger than a batch): whole lines up to the batch's bytes,
+            // rounded down to whole `batchSize`s when it is the buffer's last.
+            let segment = buffer.bytes.first!
+            let last = !buffer.bytes.hasFullSegment
+            let roundDown = !whole && last && segment.lineCount > batchSize && segment.lineCount % batchSize != 0
+            if segment.bytes.count <= configuration.maxBatchBytes && !roundDown {
+                // The common case: the whole segment, without scanning it.
+                lines = segment.lineCount
+                body = Self.fitted(buffer.bytes.removeFirstSegment().bytes)
+            } else {
+                let roundable = !whole && last && segment.lineCount >= batchSize
+                var maxLines = roundable ? segment.lineCount - segment.lineCount % batchSize : Int.max
+                var (count, end) = segment.bytes.withUnsafeBytes {
                     NewlineScan.leadingLines(in: $0, maxLines: maxLines, maxBytes: configuration.maxBatchBytes)
                 }
-            }
-            precondition(count > 0, "a buffer of \(buffer.lineCount) lines has no whole line")
-            lines = count
-            if end == buffer.bytes.count {
-                body = Self.fitted(buffer.bytes)
-                buffer.bytes = []
-            } else {
-                body = Array(buffer.bytes[..<end])
-                let left = buffer.bytes.count - end
-                if left < buffer.bytes.capacity / 4 {
-                    // A small remainder of a large buffer: its own allocation, so the large one is freed.
-                    buffer.bytes = buffer.bytes.withUnsafeBufferPointer { Array($0[end...]) }
+                if roundable && count > batchSize && count % batchSize != 0 {
+                    maxLines = count - count % batchSize
+                    (count, end) = segment.bytes.withUnsafeBytes {
+                        NewlineScan.leadingLines(in: $0, maxLines: maxLines, maxBytes: configuration.maxBatchBytes)
+                    }
+                }
+                precondition(count > 0, "a buffer of \(buffer.lineCount) lines has no whole line")
+                lines = count
+                if end == segment.bytes.count {
+                    body = Self.fitted(buffer.bytes.removeFirstSegment().bytes)
                 } else {
-                    buffer.bytes.removeFirst(end)
+                    body = buffer.bytes.removePrefixOfFirstSegment(bytes: end, lines: count)
                 }
             }
         }
@@ -108,7 +112,7 @@ extension WriteLedger {
             // Fewer than `batchSize` lines left over (or more than one batch's bytes): they came in
             // while the batch filled up, and wait for more lines or a flush interval from now.
             buffer.oldest = now
-            buffer.isDue = isDueBySize(buffer)
+            buffer.isDue = isDueBySize(buffer, database: database, now: now)
             // Still due (a backlog larger than one batch): after the other databases.
             if buffer.isDue { dueDatabases.append(database) }
             buffers[database] = buffer
@@ -116,8 +120,26 @@ extension WriteLedger {
         return id
     }
 
-    func isDueBySize(_ buffer: Buffer) -> Bool {
-        buffer.lineCount >= configuration.batchSize || buffer.bytes.count >= configuration.maxBatchBytes
+    /// Due by size: a batch's bytes, or `INFLUX_BATCH_SIZE` lines; but while the database has a write
+    /// in flight and no appender waits for memory, only once ``paceMilliseconds`` have passed since
+    /// its last cut (README, "Throughput when InfluxDB is slow").
+    func isDueBySize(_ buffer: Buffer, database: String, now: Int64) -> Bool {
+        if buffer.bytes.byteCount >= configuration.maxBatchBytes { return true }
+        guard buffer.lineCount >= configuration.batchSize else { return false }
+        guard let pace = paceMilliseconds, writesInFlightByDatabase[database] != nil, waiting.isEmpty else { return true }
+        return now - buffer.oldest >= pace
+    }
+
+    /// How long a database with a write in flight lets its lines gather before a slot may take them:
+    /// one write's latency shared by the slots the controller allows (nil when that is under 2 ms, or
+    /// before the first latency is known). Against a slow InfluxDB (a second per write) a slot that
+    /// took the few hundred lines there happened to be would be gone for that second while the
+    /// backlog waited for the next round trip. Paced, the slots free up through the round trip and
+    /// each carries the lines of its share of it; against a fast InfluxDB nothing changes.
+    var paceMilliseconds: Int64? {
+        guard let latency = controller.baselineMilliseconds else { return nil }
+        let pace = Int64((latency / Double(max(1, controller.limit))).rounded(.down))
+        return pace >= 2 ? pace : nil
     }
 
     func isDueByTime(_ buffer: Buffer, now: Int64) -> Bool {
@@ -145,7 +167,8 @@ extension WriteLedger {
         armedTimer = nil
         // Sorted, so the order of due databases (and a simulation's replay) never depends on hash order.
         for database in buffers.keys.sorted() {
-            guard let buffer = buffers[database], !buffer.isDue, isDueByTime(buffer, now: now) else { continue }
+            guard let buffer = buffers[database], !buffer.isDue,
+                  isDueByTime(buffer, now: now) || isDueBySize(buffer, database: database, now: now) else { continue }
             buffers[database]!.isDue = true
             dueDatabases.append(database)
         }
@@ -169,8 +192,11 @@ extension WriteLedger {
     var nextTimer: Int64? {
         var next: Int64?
         func consider(_ time: Int64) { next = min(next ?? time, time) }
+        let pace = paceMilliseconds
         for buffer in buffers.values where buffer.lineCount > 0 && !buffer.isDue {
             consider(buffer.oldest + configuration.flushIntervalMilliseconds)
+            // A paced buffer (see `isDueBySize`) is due once its pace has passed.
+            if let pace, buffer.lineCount >= configuration.batchSize { consider(buffer.oldest + pace) }
         }
         for batch in batches.values { if case .waitingRetry(let until) = batch.state { consider(until) } }
         if case .draining(let deadline) = phase { consider(deadline) }

@@ -31,7 +31,7 @@ public struct WriteLedger: Sendable {
     }
 
     struct Buffer: Sendable {
-        var bytes: [UInt8] = []
+        var bytes = LineSegments()
         var lineCount = 0
         var oldest: Int64
         /// The numbers of its lines, in order.
@@ -120,7 +120,7 @@ public struct WriteLedger: Sendable {
     public var linesBuffered: Int { buffers.values.reduce(0) { $0 + $1.lineCount } }
 
     /// Bytes in buffers, not yet cut into batches.
-    public var bytesBuffered: Int { buffers.values.reduce(0) { $0 + $1.bytes.count } }
+    public var bytesBuffered: Int { buffers.values.reduce(0) { $0 + $1.bytes.byteCount } }
 
     /// Lines held by waiting appenders (outside the memory bound).
     public var linesWaiting: Int { waiting.reduce(0) { $0 + $1.count } }

@@ -35,7 +35,7 @@ public struct BatchWriterConfiguration: Sendable, Equatable {
         retryBaseMilliseconds: Int = 250,
         retryMaxDelayMilliseconds: Int = 30_000,
         shutdownTimeoutSeconds: Double = 20,
-        maxBufferedLines: Int = 200_000,
+        maxBufferedLines: Int = 1_000_000,
         maxBufferedBytes: Int = 64 << 20,
         spoolAfterMilliseconds: Int = 10_000
     ) {

@@ -1,0 +1,96 @@
+/// One database's buffered lines, as segments of whole lines of at most one batch's bytes each (a
+/// single appended chunk larger than that is a segment of its own).
+///
+/// Why segments and not one array (README, "Throughput when InfluxDB is slow"): while InfluxDB is slow
+/// a buffer holds tens of megabytes. One growing array doubles its capacity as it grows, so it can
+/// hold twice its bytes, and cutting a batch off its front moves everything behind it. Segments cost
+/// neither: a full segment is a batch as it stands, handed to the write without a copy, and only the
+/// newest segment grows.
+struct LineSegments: Sendable {
+    struct Segment: Sendable {
+        var bytes: [UInt8]
+        var lineCount: Int
+    }
+
+    /// Oldest first; only the last one grows.
+    private(set) var segments: [Segment] = []
+    /// The bytes of every segment.
+    private(set) var byteCount = 0
+
+    var isEmpty: Bool { segments.isEmpty }
+    /// More than one segment: the first is full, and a batch on its own.
+    var hasFullSegment: Bool { segments.count > 1 }
+    var first: Segment? { segments.first }
+
+    /// Appends a chunk of whole lines. It starts a new segment when it would take the newest past
+    /// `segmentLimit` bytes. The full segment keeps a whole multiple of `lineMultiple` lines when it has
+    /// that many (its last few lines move to the new one), so a backlog cut into segments leaves the
+    /// same remainder as one cut into batches of `lineMultiple` lines. A segment started that way
+    /// reserves the limit at once: a buffer that filled one segment is in a backlog and will fill the
+    /// next, without doubling copies on the way.
+    mutating func append(_ lines: [UInt8], lineCount: Int, segmentLimit: Int, lineMultiple: Int) {
+        guard !lines.isEmpty else { return }
+        byteCount += lines.count
+        guard let last = segments.indices.last else {
+            segments.append(Segment(bytes: lines, lineCount: lineCount))
+            return
+        }
+        if segments[last].bytes.count + lines.count <= segmentLimit {
+            segments[last].bytes.append(contentsOf: lines)
+            segments[last].lineCount += lineCount
+            return
+        }
+        let tailLines = segments[last].lineCount >= lineMultiple ? segments[last].lineCount % lineMultiple : 0
+        let tailStart = Self.startOfLast(tailLines, linesIn: segments[last].bytes)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(max(segmentLimit, segments[last].bytes.count - tailStart + lines.count))
+        bytes.append(contentsOf: segments[last].bytes[tailStart...])
+        bytes.append(contentsOf: lines)
+        segments[last].bytes.removeSubrange(tailStart...)
+        segments[last].lineCount -= tailLines
+        segments.append(Segment(bytes: bytes, lineCount: tailLines + lineCount))
+    }
+
+    /// Where the last `count` lines of `bytes` (whole lines, each ending in a newline) begin.
+    static func startOfLast(_ count: Int, linesIn bytes: [UInt8]) -> Int {
+        guard count > 0 else { return bytes.count }
+        return bytes.withUnsafeBufferPointer { buffer in
+            // The newline that ends the line before them is the (count + 1)-th from the end.
+            var newlines = 0
+            var index = buffer.count - 1
+            while index >= 0 {
+                if buffer[index] == UInt8(ascii: "\n") {
+                    newlines += 1
+                    if newlines == count + 1 { return index + 1 }
+                }
+                index -= 1
+            }
+            return 0
+        }
+    }
+
+    /// Removes and returns the oldest segment whole.
+    mutating func removeFirstSegment() -> Segment {
+        let segment = segments.removeFirst()
+        byteCount -= segment.bytes.count
+        return segment
+    }
+
+    /// Removes and returns the first `end` bytes (`lines` whole lines) of the oldest segment, which
+    /// holds more than that.
+    mutating func removePrefixOfFirstSegment(bytes end: Int, lines: Int) -> [UInt8] {
+        precondition(!segments.isEmpty && end < segments[0].bytes.count && lines < segments[0].lineCount,
+                     "splitting a segment at its end")
+        let prefix = Array(segments[0].bytes[..<end])
+        let left = segments[0].bytes.count - end
+        if left < segments[0].bytes.capacity / 4 {
+            // A small remainder of a large segment: its own allocation, so the large one is freed.
+            segments[0].bytes = segments[0].bytes.withUnsafeBufferPointer { Array($0[end...]) }
+        } else {
+            segments[0].bytes.removeFirst(end)
+        }
+        segments[0].lineCount -= lines
+        byteCount -= end
+        return prefix
+    }
+}
