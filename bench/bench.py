@@ -11,8 +11,13 @@ Phases, all in one run against one mosquitto:
   4. live: ingestd connected, the publisher sends at a steady rate, the sink measures publish -> ack.
   5. influx: ingestd drains the third backlog into the real influxd (through the counting proxy).
      Then the same requests (recorded by the proxy) are POSTed straight to influxd, as many at once as
-     ingestd had in flight: InfluxDB's own limit for those batches, and ingestd's share of it.
-  6. slow sinks: SLOW_N (default N) more messages are published to sessions made after the phases above,
+     ingestd had in flight: InfluxDB's own limit for those batches, and ingestd's share of it. On two
+     shared cores that share is bounded by the CPU the broker, ingestd and the proxy take from influxd
+     (influxd's CPU per line is reported for both). So the phase runs again from a backlog of its own with
+     influxd held to INFLUXD_CPU_SHARE (0.5) of a core by a cgroup (bench/run.sh makes it as root), into a
+     fresh database: InfluxDB is then the bottleneck, as it is on a machine of its own, and the share says
+     whether ingestd keeps it as busy as a client that only POSTs.
+  6. slow sinks: SLOW_N (default 1,000,000) more messages are published to sessions made after the phases above,
      and ingestd drains each copy into a fake InfluxDB answering every write after SLOW_SINKS_MS (0, 100,
      1000) ms: what a slow InfluxDB (InfluxDB 3 waits for its WAL flush, once a second) does to
      throughput, as a ratio to the 0 ms drain of the same backlog, with the concurrency and batch size
@@ -51,7 +56,10 @@ TIMEOUT = float(os.environ.get("PHASE_TIMEOUT", "120"))
 COMPARE_LIBMOSQUITTO = os.environ.get("COMPARE_LIBMOSQUITTO", "1") != "0"
 # Write latencies of the slow-sink phases (ms); 0 is the instant sink on the same backlog, for the ratio.
 SLOW_SINKS_MS = [int(x) for x in os.environ.get("SLOW_SINKS_MS", "0,100,1000").split(",") if x.strip()]
-SLOW_N = int(os.environ.get("SLOW_N", str(N)))
+# A million: a few minutes of a fleet's outage. A backlog that arrives in T seconds drains into a sink
+# answering after L in no less than T + L, so a short one says more about L than about ingestd
+# (200,000 messages arrive in about 0.7 s here, which would bound the 1 s drain at 0.4x).
+SLOW_N = int(os.environ.get("SLOW_N", "1000000"))
 # Many tenants, one database each (the default INFLUXDB_DB_TEMPLATE), into an instant and a slow sink.
 TENANTS = int(os.environ.get("TENANTS", "100"))
 TENANTS_N = int(os.environ.get("TENANTS_N", "200000"))
@@ -65,6 +73,13 @@ COMPARE_DURABILITY = [m.strip() for m in os.environ.get("COMPARE_DURABILITY", "j
 # Also drain a mapped backlog (MAPPING_FILE, README "Mapping other devices").
 COMPARE_MAPPED = os.environ.get("COMPARE_MAPPED", "1") != "0"
 MAPPED_FILTER = "zigbee2mqtt/+"
+# influxd's pid, and the CPU cgroup bench/run.sh moved it into (empty: none could be made).
+INFLUXD_PID = int(os.environ.get("INFLUXD_PID", "0"))
+INFLUXD_CGROUP = os.environ.get("INFLUXD_CGROUP", "")
+INFLUXD_CPU_SHARE = float(os.environ.get("INFLUXD_CPU_SHARE", "0.5"))
+# Pairs of (ingestd drain, direct POST) with influxd held to that share: influxd's own CPU per line moves
+# by up to 2x from one drain to the next (its cache snapshots and GC), so one pair decides nothing.
+INFLUXD_CAPPED_RUNS = int(os.environ.get("INFLUXD_CAPPED_RUNS", "3"))
 
 
 def device_id(i):
@@ -119,6 +134,20 @@ def proc_cpu_seconds(pid):
         fields = f.read().rsplit(")", 1)[1].split()
     tick = os.sysconf("SC_CLK_TCK")
     return (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+
+
+def set_influxd_cpu(share):
+    """Holds influxd to `share` of one core (None: no limit) through its cgroup (v1 cpu or v2 cpu.max)."""
+    period = 100000
+    v1 = os.path.exists(os.path.join(INFLUXD_CGROUP, "cpu.cfs_quota_us"))
+    if v1:
+        with open(os.path.join(INFLUXD_CGROUP, "cpu.cfs_period_us"), "w") as f:
+            f.write(str(period))
+        with open(os.path.join(INFLUXD_CGROUP, "cpu.cfs_quota_us"), "w") as f:
+            f.write(str(int(share * period)) if share else "-1")
+    else:
+        with open(os.path.join(INFLUXD_CGROUP, "cpu.max"), "w") as f:
+            f.write(f"{int(share * period) if share else 'max'} {period}")
 
 
 def proc_peak_rss_mb(pid):
@@ -215,7 +244,7 @@ def ingestd_env(client_id, sink_port, clean=False):
         "MQTT_CLEAN_SESSION": "1" if clean else "0",
         "INFLUXDB_URL": f"http://127.0.0.1:{sink_port}", "INFLUXDB_API": "v1",
         "RATE_LIMIT_RPS": "0", "REGISTRY": "file", "REGISTRY_FILE": os.path.join(WORK, "devices.json"),
-        "REQUIRE_TOKEN": "1", "LOG_STATS_EVERY_SECONDS": "0",
+        "REQUIRE_TOKEN": "1", "LOG_STATS_EVERY_SECONDS": os.environ.get("BENCH_STATS_SECONDS", "0"),
         "INFLUX_BATCH_SIZE": str(BATCH_SIZE), "INFLUX_FLUSH_INTERVAL_MS": str(FLUSH_MS),
         # The write path's own throughput, like for like with older revisions: DURABILITY=memory unless
         # the run names a mode (the durability phase drains with each mode named).
@@ -335,6 +364,38 @@ def post_direct(bodies, database, connections):
             "seconds": round(seconds, 3), "rate": int(lines / seconds)}
 
 
+def drain_real_influx(label, client_id, template, direct_database, cpu_share=None):
+    """ingestd drains its backlog into influxd through the recording proxy (into databases named by
+    `template`); then the recorded requests are POSTed straight to influxd into `direct_database`, as many
+    at once as ingestd had in flight. Both into databases of their own, so neither finds series made."""
+    subprocess.run(["curl", "-s", "-o", "/dev/null", "-XPOST", f"http://127.0.0.1:{INFLUX_PORT}/query",
+                    "--data-urlencode", f"q=CREATE DATABASE {template.replace('{tenant_id}', TENANT)}"], check=True)
+    record = os.path.join(WORK, f"{label}-bodies.bin")
+    sink, sink_port = start_sink(label, N, upstream=INFLUX_PORT, record=record)
+    influxd_cpu = proc_cpu_seconds(INFLUXD_PID) if INFLUXD_PID else 0
+    part = drain_ingestd(label, client_id, sink, sink_port, {"INFLUXDB_DB_TEMPLATE": template})
+    if INFLUXD_PID:
+        used = proc_cpu_seconds(INFLUXD_PID) - influxd_cpu
+        part["influxd_cpu_us_per_line"] = round(used / N * 1e6, 2)
+        if cpu_share:
+            # How much of its CPU allowance influxd used while ingestd drained: near 1, InfluxDB was the
+            # bottleneck all along (the clock includes ingestd's start, before any line reached it).
+            part["influxd_busy"] = round(used / (cpu_share * part["seconds"]), 3)
+    print(f"  {part['rate']} msg/s, concurrency reached {part['max_in_flight']}, largest batch {part['max_batch_lines']} lines", flush=True)
+    print(f"{label}: the same requests POSTed straight to influxd, as many at once as ingestd had …", flush=True)
+    influxd_cpu = proc_cpu_seconds(INFLUXD_PID) if INFLUXD_PID else 0
+    direct = post_direct(recorded_bodies(record), direct_database, part["max_in_flight"] or 1)
+    if INFLUXD_PID:
+        used = proc_cpu_seconds(INFLUXD_PID) - influxd_cpu
+        direct["influxd_cpu_us_per_line"] = round(used / direct["lines"] * 1e6, 2)
+        if cpu_share:
+            direct["influxd_busy"] = round(used / (cpu_share * direct["seconds"]), 3)
+    os.remove(record)
+    part["direct_post"] = direct
+    print(f"  {direct['rate']} lines/s over {direct['connections']} connections; ingestd {part['rate'] / direct['rate']:.2f}x", flush=True)
+    return part
+
+
 def drain_slow(label, sessions_and_delays, messages, extra_env=None):
     """ingestd drains each session's copy of one backlog into a sink answering after its delay."""
     parts = []
@@ -377,7 +438,8 @@ def main():
     if "durability" in PHASES and "drain" in PHASES:
         sessions += [f"bench-ingestd-durability-{mode}" for mode in COMPARE_DURABILITY]
     if "influx" in PHASES and INFLUX_PORT:
-        sessions.append("bench-ingestd-influx")
+        sessions += ["bench-ingestd-influx"] + ([f"bench-ingestd-influx-capped-{i}" for i in range(INFLUXD_CAPPED_RUNS)]
+                                                if INFLUXD_CGROUP else [])
     for s in sessions:
         make_session(s)
     compare_mapped = COMPARE_MAPPED and "mapped" in PHASES
@@ -469,20 +531,29 @@ def main():
                 "cpu_us_per_message": round(live_cpu / live_count * 1e6, 2), **done["latency_ms"]}
         print(f"  p50 {live['p50']:.1f} ms, p99 {live['p99']:.1f} ms, max {live['max']:.1f} ms", flush=True)
 
-    influx = direct = None
+    influx = direct = capped = None
     if "influx" in PHASES and INFLUX_PORT:
         print("influx: ingestd drains its backlog into the real influxd (v1) …", flush=True)
-        subprocess.run(["curl", "-s", "-o", "/dev/null", "-XPOST", f"http://127.0.0.1:{INFLUX_PORT}/query",
-                        "--data-urlencode", f"q=CREATE DATABASE telemetry_{TENANT}"], check=True)
-        record = os.path.join(WORK, "influx-bodies.bin")
-        sink, sink_port = start_sink("influx", N, upstream=INFLUX_PORT, record=record)
-        influx = drain_ingestd("influx", "bench-ingestd-influx", sink, sink_port)
-        print(f"  {influx['rate']} msg/s, concurrency reached {influx['max_in_flight']}, largest batch {influx['max_batch_lines']} lines", flush=True)
-        print("influx: the same requests POSTed straight to influxd, as many at once as ingestd had …", flush=True)
-        direct = post_direct(recorded_bodies(record), "telemetry_direct", influx["max_in_flight"] or 1)
-        os.remove(record)
-        influx["direct_post"] = direct
-        print(f"  {direct['rate']} lines/s over {direct['connections']} connections; ingestd {influx['rate'] / direct['rate']:.2f}x", flush=True)
+        influx = drain_real_influx("influx", "bench-ingestd-influx", "telemetry_{tenant_id}", "telemetry_direct")
+        direct = influx["direct_post"]
+        if INFLUXD_CGROUP and INFLUXD_CAPPED_RUNS > 0:
+            runs = []
+            set_influxd_cpu(INFLUXD_CPU_SHARE)
+            try:
+                for i in range(INFLUXD_CAPPED_RUNS):
+                    print(f"influx: again with influxd held to {INFLUXD_CPU_SHARE:g} of a core (InfluxDB the bottleneck), "
+                          f"pair {i + 1} of {INFLUXD_CAPPED_RUNS} …", flush=True)
+                    runs.append(drain_real_influx(f"influx-capped-{i}", f"bench-ingestd-influx-capped-{i}",
+                                                  f"capped{i}_{{tenant_id}}", f"capped{i}_direct", INFLUXD_CPU_SHARE))
+            finally:
+                set_influxd_cpu(None)
+            ratios = sorted(r["rate"] / r["direct_post"]["rate"] for r in runs)
+            busy = sorted(r["influxd_busy"] for r in runs)
+            capped = {"influxd_cpu_share": INFLUXD_CPU_SHARE, "runs": runs,
+                      "ratios": [round(r, 3) for r in ratios], "median_ratio": round(ratios[len(ratios) // 2], 3),
+                      "influxd_busy": busy, "median_influxd_busy": busy[len(busy) // 2]}
+        else:
+            print("influx: no CPU cgroup for influxd (needs root), so no drain with InfluxDB as the bottleneck", flush=True)
 
     slow = []
     if "slow" in PHASES and SLOW_SINKS_MS and SLOW_N > 0:
@@ -517,7 +588,7 @@ def main():
         "ratio_to_ceiling": round(drain["rate"] / ceiling["rate"], 3) if drain and ceiling else None,
         "drain_ingestd_libmosquitto": mosquitto, "drain_ingestd_baseline": baseline, "drain_ingestd_mapped": mapped,
         "drain_ingestd_durability": durability,
-        "live": live, "influx_real": influx, "slow_sinks": slow,
+        "live": live, "influx_real": influx, "influx_real_capped": capped, "slow_sinks": slow,
         "tenants": {"tenants": TENANTS, "messages": TENANTS_N, "drains": tenants} if tenants else None,
     }
     rows = []
@@ -559,12 +630,25 @@ def main():
     if live:
         rows.append((f"live {LIVE_RATE}/s p50 / p99 / max", f"{live['p50']:.1f} / {live['p99']:.1f} / {live['max']:.1f} ms",
                      f"goal p99 <= {FLUSH_MS + 100} ms"))
-    if influx:
-        rows.append(("ingestd drain -> real influxd", f"{influx['rate']:,} msg/s",
-                     f"{influx['seconds']} s, {influx['batches']} batches, largest {influx['max_batch_lines']} lines, "
-                     f"concurrency {influx['max_in_flight']}"))
-        rows.append(("same requests POSTed straight to influxd", f"{direct['rate']:,} lines/s",
-                     f"{direct['connections']} connections; ingestd {influx['rate'] / direct['rate']:.2f}x (goal >= 0.9)"))
+    real = [(influx, "", "")] if influx else []
+    for i, part in enumerate(capped["runs"] if capped else []):
+        real.append((part, f", influxd at {INFLUXD_CPU_SHARE:g} core, pair {i + 1}", ""))
+    for part, label, goal in real:
+        d = part["direct_post"]
+        rows.append((f"ingestd drain -> real influxd{label}", f"{part['rate']:,} msg/s",
+                     f"{part['seconds']} s, {part['batches']} batches, largest {part['max_batch_lines']} lines, "
+                     f"concurrency {part['max_in_flight']}; CPU µs/msg: ingestd {part['cpu_us_per_message']}, "
+                     f"broker {part['broker_cpu_us_per_message']}, proxy {part['sink_cpu_us_per_message']}, "
+                     f"influxd {part.get('influxd_cpu_us_per_line')}"
+                     + (f"; influxd busy {part['influxd_busy']:.2f} of its share" if "influxd_busy" in part else "")))
+        rows.append((f"same requests POSTed straight to influxd{label}", f"{d['rate']:,} lines/s",
+                     f"{d['connections']} connections, influxd {d.get('influxd_cpu_us_per_line')} µs CPU/line; "
+                     f"ingestd {part['rate'] / d['rate']:.2f}x{goal}"))
+    if capped:
+        rows.append((f"ingestd / direct POST, influxd at {INFLUXD_CPU_SHARE:g} core", f"{capped['median_ratio']:.2f}x median",
+                     f"pairs {', '.join(f'{r:.2f}x' for r in capped['ratios'])} (goal >= 0.9)"))
+        rows.append((f"influxd busy during ingestd's drains, at {INFLUXD_CPU_SHARE:g} core", f"{capped['median_influxd_busy']:.2f} median",
+                     f"{', '.join(f'{b:.2f}' for b in capped['influxd_busy'])} of its CPU share (1 = InfluxDB the bottleneck throughout)"))
     rows += slow_rows("drain", slow, SLOW_N, {100: 0.8, 1000: 0.5})
     rows += slow_rows(f"{TENANTS} tenants", tenants, TENANTS_N, {1000: 0.25})
     if backlog:
@@ -580,6 +664,7 @@ def main():
         json.dump(result, f, indent=2)
     print(f"\nwritten: {os.path.relpath(out, ROOT)}")
     for name, part in (("drain", drain), ("drain-baseline", baseline), ("drain-mosquitto", mosquitto), ("influx", influx),
+                       *((f"influx-capped-{i}", p) for i, p in enumerate(capped["runs"] if capped else [])),
                        ("drain-mapped", mapped), *((f"slow-{p['delay_ms']}", p) for p in slow),
                        *((f"tenants-{p['delay_ms']}", p) for p in tenants)):
         if part and (part["lines_acked"] < part["messages"] or part["ingestd_rejected"] != 0):

@@ -5,7 +5,7 @@
 #   SKIP_INFLUX=1 bench/run.sh    without the real-InfluxDB variant
 #   BASELINE=<git rev> bench/run.sh   also drains with that revision's ingestd in the same run (before/after)
 # Other knobs: DEVICES, LIVE_RATE, LIVE_SECONDS, INFLUX_BATCH_SIZE, INFLUX_FLUSH_INTERVAL_MS, KEEP=1,
-#   SLOW_N, SLOW_SINKS_MS, TENANTS, TENANTS_N, TENANTS_SINKS_MS.
+#   SLOW_N, SLOW_SINKS_MS, TENANTS, TENANTS_N, TENANTS_SINKS_MS, INFLUXD_CPU_SHARE.
 #   PHASES=slow,tenants,influx bench/run.sh   only those phases (also limit, drain, durability, mapped, mosquitto, live)
 # Installs nothing: it stops with a message when a tool is missing (scripts/install-deps.sh has them).
 set -euo pipefail
@@ -40,8 +40,15 @@ fi
 
 . scripts/lib/servers.sh
 WORK=$(mktemp -d /tmp/ingestd-bench.XXXXXX)
+INFLUXD_CGROUP=""
 cleanup() {
   stop_servers
+  # The cgroup can be removed once influxd's last thread is gone, which may take a moment.
+  local i
+  for ((i = 0; i < 50; i++)); do
+    [ -z "$INFLUXD_CGROUP" ] || [ ! -d "$INFLUXD_CGROUP" ] || rmdir "$INFLUXD_CGROUP" 2>/dev/null || { sleep 0.1; continue; }
+    break
+  done
   if [ "${KEEP:-0}" = 1 ]; then echo "work folder kept: $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
@@ -50,8 +57,31 @@ MQTT_PORT=$(free_port)
 start_mosquitto "$WORK" "$MQTT_PORT"
 INFLUX_PORT=0
 if [ "${SKIP_INFLUX:-0}" != 1 ]; then
+  # influxd snapshots its write cache to disk every 25 MB by default; a snapshot costs a burst of CPU that
+  # lands in whichever drain is running, and moved influxd's CPU per line by up to 2x between identical
+  # POSTs. Every drain here is at most a few hundred MB, so with 512 MB none snapshots and the real
+  # InfluxDB phase compares like with like (README "Benchmark").
+  export INFLUXDB_DATA_CACHE_SNAPSHOT_MEMORY_SIZE=${INFLUXDB_DATA_CACHE_SNAPSHOT_MEMORY_SIZE:-536870912}
+  export INFLUXDB_DATA_CACHE_SNAPSHOT_WRITE_COLD_DURATION=${INFLUXDB_DATA_CACHE_SNAPSHOT_WRITE_COLD_DURATION:-1h}
   INFLUX_PORT=$(free_port)
   start_influxd "$WORK" "$INFLUX_PORT" "$(free_port)"
 fi
-export WORK MQTT_PORT INFLUX_PORT
+INFLUXD_PID=0
+if [ "$INFLUX_PORT" != 0 ]; then
+  INFLUXD_PID=${SERVER_PIDS[1]}
+  # A CPU cgroup of influxd's own, so bench.py can hold influxd to INFLUXD_CPU_SHARE of a core for the
+  # second real-InfluxDB drain (README "Benchmark": InfluxDB as the bottleneck). Needs root and the cgroup
+  # v1 cpu controller or cgroup v2 with cpu.max; without them that drain is skipped and says so.
+  if [ "$(id -u)" = 0 ] && [ -w /sys/fs/cgroup/cpu/cgroup.procs ] && mkdir "/sys/fs/cgroup/cpu/ingestd-bench-$$" 2>/dev/null; then
+    INFLUXD_CGROUP=/sys/fs/cgroup/cpu/ingestd-bench-$$
+  elif [ "$(id -u)" = 0 ] && grep -qw cpu /sys/fs/cgroup/cgroup.controllers 2>/dev/null \
+      && mkdir "/sys/fs/cgroup/ingestd-bench-$$" 2>/dev/null; then
+    INFLUXD_CGROUP=/sys/fs/cgroup/ingestd-bench-$$
+  fi
+  if [ -n "$INFLUXD_CGROUP" ] && ! echo "$INFLUXD_PID" > "$INFLUXD_CGROUP/cgroup.procs" 2>/dev/null; then
+    rmdir "$INFLUXD_CGROUP" 2>/dev/null || true
+    INFLUXD_CGROUP=""
+  fi
+fi
+export WORK MQTT_PORT INFLUX_PORT INFLUXD_PID INFLUXD_CGROUP
 python3 bench/bench.py

@@ -6,12 +6,18 @@
 /// - **Slow start.** Until the first sign of overload the limit grows by two per successful write
 ///   that found work waiting for a slot (so it triples per round trip; TCP's slow start doubles): a
 ///   slow InfluxDB (InfluxDB 3 answers at its next WAL flush, up to a second) is worth many requests
-///   at once, every round trip costs a second, and each database needs writes of its own.
+///   at once, every round trip costs a second, and each database needs writes of its own. It ends at
+///   the first write that takes well over the lowest latency seen (as HyStart ends TCP's).
 /// - **Additive increase.** Afterwards +1 per window (as many successful writes as the limit: one
 ///   round trip's worth) in which work waited for a slot.
 /// - **Multiplicative decrease.** Halved on 429, 502, 503, 504 or a write that got no answer
-///   (timeout, connection error); ×3/4 when a window's mean latency rises well above the smoothed
-///   latency of the windows before it. Only a write started after the last decrease can decrease
+///   (timeout, connection error); ×1/2 to ×3/4, in proportion to the rise, when a window's mean
+///   latency rises well above the baseline: the lowest window mean seen, let up by at most a tenth
+///   per window. The lowest and not an average of recent ones, because a server short of CPU slows
+///   down a little with every write added: an average follows that creep, and the limit climbed to
+///   its maximum against a local influxd 1.x, which then spent more CPU per line juggling the writes
+///   (README, "Benchmark"). A server that answers after a fixed delay whatever the load (InfluxDB 3's
+///   WAL flush) never looks overloaded. Only a write started after the last decrease can decrease
 ///   again, so the writes that were in flight together count as one signal.
 ///
 /// The limit stays in 1...`maximum`. `Retry-After` is not the controller's business: the failed batch
@@ -21,7 +27,8 @@ public struct ConcurrencyController: Sendable, Equatable {
     public private(set) var limit: Int
     /// True until the first decrease.
     public private(set) var slowStart = true
-    /// Smoothed mean latency of past windows (ms); nil before the first window ended.
+    /// The lowest mean latency of past windows (ms), let up by at most ``baselineDrift`` per window;
+    /// nil before the first window ended.
     public private(set) var baselineMilliseconds: Double?
     private var windowLatencySum: Double = 0
     private var windowWrites = 0
@@ -29,6 +36,8 @@ public struct ConcurrencyController: Sendable, Equatable {
     private var windowLength: Int
     /// Work waited for a slot since the window began: the limit, not the load, held throughput back.
     private var limitedSinceWindowStart = false
+    /// The lowest latency of any one write (ms): slow start's reference before the first window ends.
+    public private(set) var lowestWriteMilliseconds: Double?
     /// When the limit last went down (nil before the first decrease).
     public private(set) var lastDecreaseAt: Int64?
 
@@ -38,8 +47,9 @@ public struct ConcurrencyController: Sendable, Equatable {
     static let risingSlackMilliseconds = 5.0
     /// Added per answered write in slow start.
     static let slowStartStep = 2
-    /// Weight of the newest window in the baseline.
-    static let baselineWeight = 0.25
+    /// How much the baseline may rise per window, so a lasting change (a farther InfluxDB, batches that
+    /// stay bigger) becomes the new normal after a few dozen windows and the limit comes back up.
+    static let baselineDrift = 1.1
 
     /// What a write's outcome says about InfluxDB's load.
     public enum Signal: Sendable, Equatable {
@@ -81,22 +91,43 @@ public struct ConcurrencyController: Sendable, Equatable {
         case .overloaded:
             decrease(by: 0.5, startedAt: startedAt, now: now)
         case .answered:
-            windowLatencySum += Double(max(0, now - startedAt))
+            let latency = Double(max(0, now - startedAt))
+            lowestWriteMilliseconds = min(lowestWriteMilliseconds ?? latency, latency)
+            if slowStart, let lowest = lowestWriteMilliseconds, latency > tolerated(above: baselineMilliseconds ?? lowest) {
+                // Slow start ends at the first write that took well over the lowest latency, not a
+                // window later: a window is as many writes as the limit, and slow start would go on
+                // adding two per write meanwhile (HyStart ends TCP's slow start on delay the same way).
+                decrease(by: proportion(latency, above: baselineMilliseconds ?? lowest), startedAt: startedAt, now: now)
+                return
+            }
+            windowLatencySum += latency
             windowWrites += 1
             if slowStart && limitedSinceWindowStart { limit = min(maximum, limit + Self.slowStartStep) }
             guard windowWrites >= windowLength else { return }
             let mean = windowLatencySum / Double(windowWrites)
-            let rising = baselineMilliseconds.map { mean > $0 * Self.risingFactor + Self.risingSlackMilliseconds } ?? false
-            if rising {
-                decrease(by: 0.75, startedAt: startedAt, now: now)
+            let rising = baselineMilliseconds.map { mean > tolerated(above: $0) } ?? false
+            if rising, let baseline = baselineMilliseconds {
+                decrease(by: proportion(mean, above: baseline), startedAt: startedAt, now: now)
             } else if !slowStart && limitedSinceWindowStart {
                 limit = min(maximum, limit + 1)
             }
-            // The baseline follows a lasting change (bigger batches take longer), so one rise lowers
-            // the limit a few times, not forever.
-            baselineMilliseconds = baselineMilliseconds.map { $0 + (mean - $0) * Self.baselineWeight } ?? mean
+            // The lowest latency seen, let up slowly: a lasting change becomes the new normal, so one
+            // rise lowers the limit a few times, not forever.
+            baselineMilliseconds = baselineMilliseconds.map { min(mean, $0 * Self.baselineDrift) } ?? mean
             startWindow()
         }
+    }
+
+    /// The most latency that does not count as rising, against `baseline`.
+    func tolerated(above baseline: Double) -> Double {
+        baseline * Self.risingFactor + Self.risingSlackMilliseconds
+    }
+
+    /// How far a rise lowers the limit: in proportion (a latency twice what is tolerated halves it),
+    /// between ×1/2 and ×3/4, so a limit that slow start took far past what the server can take comes
+    /// back in a few round trips, not a dozen.
+    func proportion(_ latency: Double, above baseline: Double) -> Double {
+        min(0.75, max(0.5, tolerated(above: baseline) / latency))
     }
 
     /// Lowers the limit unless the write began before the last decrease.
