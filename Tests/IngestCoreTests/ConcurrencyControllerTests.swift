@@ -61,15 +61,57 @@ final class ConcurrencyControllerTests: XCTestCase {
         roundTrip(&controller, now: &now, latency: 100)
         XCTAssertEqual(controller.limit, 5)
         roundTrip(&controller, now: &now, latency: 400)
-        XCTAssertEqual(controller.limit, 3, "×3/4 when latency rises")
-        // Latency stays at 400 ms: the baseline follows it and the increase resumes.
+        XCTAssertEqual(controller.limit, 2, "halved: 400 ms is over twice the 155 ms tolerated above 100")
+        // Latency stays at 400 ms: the baseline climbs a tenth per window, then the increase resumes.
         var limits: [Int] = []
-        for _ in 0..<8 {
+        for _ in 0..<24 {
             roundTrip(&controller, now: &now, latency: 400)
             limits.append(controller.limit)
         }
-        XCTAssertLessThan(limits.min()!, 3, "while the rise lasts against the baseline")
-        XCTAssertGreaterThan(limits.last!, limits.min()! + 3, "then one more per round trip")
+        XCTAssertEqual(limits.min(), 1, "while the rise lasts against the baseline")
+        XCTAssertEqual(controller.baselineMilliseconds, 400, "a lasting change becomes the baseline")
+        XCTAssertGreaterThan(limits.last!, limits.min()! + 5, "then one more per round trip")
+    }
+
+    func testASmallRiseTakesAQuarter() {
+        var controller = ConcurrencyController(initial: 8, maximum: 64)
+        controller.writeFinished(startedAt: 0, now: 10, signal: .overloaded)
+        var now: Int64 = 10
+        roundTrip(&controller, now: &now, latency: 100)
+        XCTAssertEqual(controller.limit, 5)
+        roundTrip(&controller, now: &now, latency: 170)
+        XCTAssertEqual(controller.limit, 3, "×3/4: 170 ms is just over the 155 ms tolerated")
+    }
+
+    func testTheBaselineIsTheLowestLatencyNotAnAverage() {
+        var controller = ConcurrencyController(initial: 4, maximum: 64)
+        controller.writeFinished(startedAt: 0, now: 10, signal: .overloaded)
+        var now: Int64 = 10
+        roundTrip(&controller, now: &now, latency: 100)
+        XCTAssertEqual(controller.baselineMilliseconds, 100)
+        // A slow creep of 12% per round trip: an average with a quarter's weight would stay within
+        // 1.48× behind it and never call it a rise; the baseline rises at most a tenth per window,
+        // so the creep is caught.
+        var latency: Int64 = 100
+        var decreased = false
+        for _ in 0..<40 {
+            latency += latency * 12 / 100
+            let before = controller.limit
+            roundTrip(&controller, now: &now, latency: latency)
+            if controller.limit < before { decreased = true }
+        }
+        XCTAssertTrue(decreased, "latency rising 12% per round trip lowers the limit")
+    }
+
+    func testSlowStartEndsAtTheFirstSlowWrite() {
+        var controller = ConcurrencyController(initial: 16, maximum: 64)
+        controller.limitReached()
+        for i in Int64(0)..<4 { controller.writeFinished(startedAt: i, now: i + 10, signal: .answered) }
+        XCTAssertEqual(controller.limit, 24, "two per write while the latency holds")
+        XCTAssertTrue(controller.slowStart)
+        controller.writeFinished(startedAt: 20, now: 120, signal: .answered)
+        XCTAssertFalse(controller.slowStart, "100 ms against a lowest 10 ms: overload, before the window ends")
+        XCTAssertEqual(controller.limit, 12)
     }
 
     func testFailuresThatSayNothingAboutLoadLeaveTheLimit() {
