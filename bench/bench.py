@@ -281,8 +281,11 @@ def drain_subscriber(argv):
             "cpu_seconds": round(cpu, 2), "cpu_us_per_message": round(cpu / N * 1e6, 2)}
 
 
-def drain_ingestd(name, client_id, sink, sink_port, extra_env=None, bin_dir=BIN, messages=None):
+def drain_ingestd(name, client_id, sink, sink_port, extra_env=None, bin_dir=BIN, messages=None, watch=None):
+    """`watch`: more processes ({name: pid}) whose CPU seconds between ingestd's start and the sink's last
+    acknowledgement are reported as `<name>_cpu_seconds`."""
     messages = messages or N
+    watched = {k: proc_cpu_seconds(pid) for k, pid in (watch or {}).items()}
     log = os.path.join(WORK, f"ingestd-{name}.log")
     env = ingestd_env(client_id, sink_port)
     env.update(extra_env or {})
@@ -293,6 +296,7 @@ def drain_ingestd(name, client_id, sink, sink_port, extra_env=None, bin_dir=BIN,
     ingestd = Proc([os.path.join(bin_dir, "ingestd")], env=env, log=log)
     done = sink.json_line("done_ns", timeout=TIMEOUT)
     cpu = proc_cpu_seconds(ingestd.p.pid)
+    watched = {k: proc_cpu_seconds(watch[k]) - v for k, v in watched.items()}
     rss = proc_peak_rss_mb(ingestd.p.pid)
     # Who else used the two cores meanwhile: the broker and the sink share them with ingestd.
     broker_cpu = (proc_cpu_seconds(broker) - broker_cpu) if broker else None
@@ -312,6 +316,7 @@ def drain_ingestd(name, client_id, sink, sink_port, extra_env=None, bin_dir=BIN,
         "ingestd_exit": ingestd.p.returncode, "log": log,
         "broker_cpu_us_per_message": round(broker_cpu / messages * 1e6, 2) if broker_cpu is not None else None,
         "sink_cpu_us_per_message": round(sink_cpu / messages * 1e6, 2),
+        **{f"{k}_cpu_seconds": round(v, 3) for k, v in watched.items()},
     }
 
 
@@ -364,6 +369,21 @@ def post_direct(bodies, database, connections):
             "seconds": round(seconds, 3), "rate": int(lines / seconds)}
 
 
+def wait_influxd_idle(limit_seconds=30):
+    """Waits until influxd uses under a tenth of a core (what a drain left it to do, compactions and
+    garbage collection, must not land in the next measurement), at most `limit_seconds`."""
+    if not INFLUXD_PID:
+        return
+    deadline = time.monotonic() + limit_seconds
+    last = proc_cpu_seconds(INFLUXD_PID)
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = proc_cpu_seconds(INFLUXD_PID)
+        if now - last < 0.05:
+            return
+        last = now
+
+
 def drain_real_influx(label, client_id, template, direct_database, cpu_share=None):
     """ingestd drains its backlog into influxd through the recording proxy (into databases named by
     `template`); then the recorded requests are POSTed straight to influxd into `direct_database`, as many
@@ -372,10 +392,11 @@ def drain_real_influx(label, client_id, template, direct_database, cpu_share=Non
                     "--data-urlencode", f"q=CREATE DATABASE {template.replace('{tenant_id}', TENANT)}"], check=True)
     record = os.path.join(WORK, f"{label}-bodies.bin")
     sink, sink_port = start_sink(label, N, upstream=INFLUX_PORT, record=record)
-    influxd_cpu = proc_cpu_seconds(INFLUXD_PID) if INFLUXD_PID else 0
-    part = drain_ingestd(label, client_id, sink, sink_port, {"INFLUXDB_DB_TEMPLATE": template})
+    wait_influxd_idle()
+    part = drain_ingestd(label, client_id, sink, sink_port, {"INFLUXDB_DB_TEMPLATE": template},
+                         watch={"influxd": INFLUXD_PID} if INFLUXD_PID else None)
     if INFLUXD_PID:
-        used = proc_cpu_seconds(INFLUXD_PID) - influxd_cpu
+        used = part["influxd_cpu_seconds"]
         part["influxd_cpu_us_per_line"] = round(used / N * 1e6, 2)
         if cpu_share:
             # How much of its CPU allowance influxd used while ingestd drained: near 1, InfluxDB was the
@@ -383,8 +404,10 @@ def drain_real_influx(label, client_id, template, direct_database, cpu_share=Non
             part["influxd_busy"] = round(used / (cpu_share * part["seconds"]), 3)
     print(f"  {part['rate']} msg/s, concurrency reached {part['max_in_flight']}, largest batch {part['max_batch_lines']} lines", flush=True)
     print(f"{label}: the same requests POSTed straight to influxd, as many at once as ingestd had …", flush=True)
+    bodies = recorded_bodies(record)
+    wait_influxd_idle()
     influxd_cpu = proc_cpu_seconds(INFLUXD_PID) if INFLUXD_PID else 0
-    direct = post_direct(recorded_bodies(record), direct_database, part["max_in_flight"] or 1)
+    direct = post_direct(bodies, direct_database, part["max_in_flight"] or 1)
     if INFLUXD_PID:
         used = proc_cpu_seconds(INFLUXD_PID) - influxd_cpu
         direct["influxd_cpu_us_per_line"] = round(used / direct["lines"] * 1e6, 2)
