@@ -12,6 +12,17 @@ final class ConcurrencyControllerTests: XCTestCase {
         now += latency
     }
 
+    /// Out of slow start (one overload at 8), then a round trip at 100 ms: limit 5, baseline 100 ms.
+    private func afterSlowStart(now: inout Int64) -> ConcurrencyController {
+        var controller = ConcurrencyController(initial: 8, maximum: 64)
+        controller.writeFinished(startedAt: 0, now: 10, signal: .overloaded)
+        now = 10
+        roundTrip(&controller, now: &now, latency: 100)
+        XCTAssertEqual(controller.limit, 5)
+        XCTAssertEqual(controller.baselineMilliseconds, 100)
+        return controller
+    }
+
     func testSlowStartTriplesPerRoundTripUpToTheMaximum() {
         var controller = ConcurrencyController(initial: 2, maximum: 64)
         var now: Int64 = 0
@@ -55,11 +66,8 @@ final class ConcurrencyControllerTests: XCTestCase {
     }
 
     func testRisingLatencyLowersTheLimitAndAStableOneRaisesItAgain() {
-        var controller = ConcurrencyController(initial: 8, maximum: 64)
-        controller.writeFinished(startedAt: 0, now: 10, signal: .overloaded)
-        var now: Int64 = 10
-        roundTrip(&controller, now: &now, latency: 100)
-        XCTAssertEqual(controller.limit, 5)
+        var now: Int64 = 0
+        var controller = afterSlowStart(now: &now)
         roundTrip(&controller, now: &now, latency: 400)
         XCTAssertEqual(controller.limit, 2, "halved: 400 ms is over twice the 155 ms tolerated above 100")
         // Latency stays at 400 ms: the baseline climbs a tenth per window, then the increase resumes.
@@ -74,21 +82,15 @@ final class ConcurrencyControllerTests: XCTestCase {
     }
 
     func testASmallRiseTakesAQuarter() {
-        var controller = ConcurrencyController(initial: 8, maximum: 64)
-        controller.writeFinished(startedAt: 0, now: 10, signal: .overloaded)
-        var now: Int64 = 10
-        roundTrip(&controller, now: &now, latency: 100)
-        XCTAssertEqual(controller.limit, 5)
+        var now: Int64 = 0
+        var controller = afterSlowStart(now: &now)
         roundTrip(&controller, now: &now, latency: 170)
         XCTAssertEqual(controller.limit, 3, "×3/4: 170 ms is just over the 155 ms tolerated")
     }
 
     func testTheBaselineIsTheLowestLatencyNotAnAverage() {
-        var controller = ConcurrencyController(initial: 4, maximum: 64)
-        controller.writeFinished(startedAt: 0, now: 10, signal: .overloaded)
-        var now: Int64 = 10
-        roundTrip(&controller, now: &now, latency: 100)
-        XCTAssertEqual(controller.baselineMilliseconds, 100)
+        var now: Int64 = 0
+        var controller = afterSlowStart(now: &now)
         // A slow creep of 12% per round trip: an average with a quarter's weight would stay within
         // 1.48× behind it and never call it a rise; the baseline rises at most a tenth per window,
         // so the creep is caught.

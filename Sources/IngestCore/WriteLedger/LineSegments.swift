@@ -20,7 +20,17 @@ struct LineSegments: Sendable {
     var isEmpty: Bool { segments.isEmpty }
     /// More than one segment: the first is full, and a batch on its own.
     var hasFullSegment: Bool { segments.count > 1 }
-    var first: Segment? { segments.first }
+    /// The oldest segment's bytes and lines (0 when empty). Scalars, not the segment: a copy of it
+    /// held across a mutation of the first segment would make that mutation copy its bytes.
+    var firstByteCount: Int { segments.first?.bytes.count ?? 0 }
+    var firstLineCount: Int { segments.first?.lineCount ?? 0 }
+
+    /// How many whole lines lead the oldest segment, at most `maxLines` and `maxBytes` (at least one
+    /// line if there is one), and where they end.
+    func leadingLinesOfFirstSegment(maxLines: Int, maxBytes: Int) -> (lines: Int, end: Int) {
+        guard let first = segments.first else { return (0, 0) }
+        return first.bytes.withUnsafeBytes { NewlineScan.leadingLines(in: $0, maxLines: maxLines, maxBytes: maxBytes) }
+    }
 
     /// Appends a chunk of whole lines. It starts a new segment when it would take the newest past
     /// `segmentLimit` bytes. The full segment keeps a whole multiple of `lineMultiple` lines when it has

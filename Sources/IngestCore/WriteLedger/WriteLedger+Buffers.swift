@@ -36,40 +36,33 @@ extension WriteLedger {
         let lines: Int
         let body: [UInt8]
         let batchSize = configuration.batchSize
-        if buffer.bytes.hasFullSegment, let first = buffer.bytes.first, first.bytes.count <= configuration.maxBatchBytes {
+        let maxBytes = configuration.maxBatchBytes
+        let segmentLines = buffer.bytes.firstLineCount
+        let last = !buffer.bytes.hasFullSegment
+        if !last && buffer.bytes.firstByteCount <= maxBytes {
             // A backlog of more than one batch: its oldest segment is a batch as it stands.
-            let segment = buffer.bytes.removeFirstSegment()
-            lines = segment.lineCount
-            body = segment.bytes
+            lines = segmentLines
+            body = buffer.bytes.removeFirstSegment().bytes
+        } else if buffer.bytes.firstByteCount <= maxBytes
+                    && (whole || segmentLines <= batchSize || segmentLines % batchSize == 0) {
+            // The only segment, a batch as it stands: the common case, without scanning it.
+            lines = segmentLines
+            body = Self.fitted(buffer.bytes.removeFirstSegment().bytes)
         } else {
-            // The only segment (or one chunk larger than a batch): whole lines up to the batch's bytes,
-            // rounded down to whole `batchSize`s when it is the buffer's last.
-            let segment = buffer.bytes.first!
-            let last = !buffer.bytes.hasFullSegment
-            let roundDown = !whole && last && segment.lineCount > batchSize && segment.lineCount % batchSize != 0
-            if segment.bytes.count <= configuration.maxBatchBytes && !roundDown {
-                // The common case: the whole segment, without scanning it.
-                lines = segment.lineCount
+            // Whole lines up to the batch's bytes (one chunk larger than a batch, or the last
+            // segment), rounded down to whole `batchSize`s when it is the buffer's last.
+            let roundable = !whole && last && segmentLines >= batchSize
+            var (count, end) = buffer.bytes.leadingLinesOfFirstSegment(
+                maxLines: roundable ? segmentLines - segmentLines % batchSize : Int.max, maxBytes: maxBytes)
+            if roundable && count > batchSize && count % batchSize != 0 {
+                (count, end) = buffer.bytes.leadingLinesOfFirstSegment(maxLines: count - count % batchSize, maxBytes: maxBytes)
+            }
+            precondition(count > 0, "a buffer of \(buffer.lineCount) lines has no whole line")
+            lines = count
+            if end == buffer.bytes.firstByteCount {
                 body = Self.fitted(buffer.bytes.removeFirstSegment().bytes)
             } else {
-                let roundable = !whole && last && segment.lineCount >= batchSize
-                var maxLines = roundable ? segment.lineCount - segment.lineCount % batchSize : Int.max
-                var (count, end) = segment.bytes.withUnsafeBytes {
-                    NewlineScan.leadingLines(in: $0, maxLines: maxLines, maxBytes: configuration.maxBatchBytes)
-                }
-                if roundable && count > batchSize && count % batchSize != 0 {
-                    maxLines = count - count % batchSize
-                    (count, end) = segment.bytes.withUnsafeBytes {
-                        NewlineScan.leadingLines(in: $0, maxLines: maxLines, maxBytes: configuration.maxBatchBytes)
-                    }
-                }
-                precondition(count > 0, "a buffer of \(buffer.lineCount) lines has no whole line")
-                lines = count
-                if end == segment.bytes.count {
-                    body = Self.fitted(buffer.bytes.removeFirstSegment().bytes)
-                } else {
-                    body = buffer.bytes.removePrefixOfFirstSegment(bytes: end, lines: count)
-                }
+                body = buffer.bytes.removePrefixOfFirstSegment(bytes: end, lines: count)
             }
         }
         buffer.lineCount -= lines
