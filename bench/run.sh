@@ -5,7 +5,8 @@
 #   SKIP_INFLUX=1 bench/run.sh    without the real-InfluxDB variant
 #   BASELINE=<git rev> bench/run.sh   also drains with that revision's ingestd in the same run (before/after)
 # Other knobs: DEVICES, LIVE_RATE, LIVE_SECONDS, INFLUX_BATCH_SIZE, INFLUX_FLUSH_INTERVAL_MS, KEEP=1,
-#   SLOW_N, SLOW_SINKS_MS, TENANTS, TENANTS_N, TENANTS_SINKS_MS, INFLUXD_CPU_SHARE.
+#   SLOW_N, SLOW_SINKS_MS, TENANTS, TENANTS_N, TENANTS_SINKS_MS, INFLUXD_CPU_SHARE, INFLUXD_CAPPED_RUNS,
+#   BENCH_STATS_SECONDS.
 #   PHASES=slow,tenants,influx bench/run.sh   only those phases (also limit, drain, durability, mapped, mosquitto, live)
 # Installs nothing: it stops with a message when a tool is missing (scripts/install-deps.sh has them).
 set -euo pipefail

@@ -115,7 +115,8 @@ extension WriteLedger {
 
     /// Due by size: a batch's bytes, or `INFLUX_BATCH_SIZE` lines; but while the database has a write
     /// in flight and no appender waits for memory, only once ``paceMilliseconds`` have passed since
-    /// its last cut (README, "Throughput when InfluxDB is slow").
+    /// its last cut left lines behind, or since its first line came in (README, "Throughput when
+    /// InfluxDB is slow").
     func isDueBySize(_ buffer: Buffer, database: String, now: Int64) -> Bool {
         if buffer.bytes.byteCount >= configuration.maxBatchBytes { return true }
         guard buffer.lineCount >= configuration.batchSize else { return false }
