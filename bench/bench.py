@@ -554,11 +554,10 @@ def main():
                 "cpu_us_per_message": round(live_cpu / live_count * 1e6, 2), **done["latency_ms"]}
         print(f"  p50 {live['p50']:.1f} ms, p99 {live['p99']:.1f} ms, max {live['max']:.1f} ms", flush=True)
 
-    influx = direct = capped = None
+    influx = capped = None
     if "influx" in PHASES and INFLUX_PORT:
         print("influx: ingestd drains its backlog into the real influxd (v1) …", flush=True)
         influx = drain_real_influx("influx", "bench-ingestd-influx", "telemetry_{tenant_id}", "telemetry_direct")
-        direct = influx["direct_post"]
         if INFLUXD_CGROUP and INFLUXD_CAPPED_RUNS > 0:
             runs = []
             set_influxd_cpu(INFLUXD_CPU_SHARE)

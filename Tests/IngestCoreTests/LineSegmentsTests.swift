@@ -66,14 +66,15 @@ final class LineSegmentsTests: XCTestCase {
         XCTAssertEqual(segments.byteCount, lines(4..<12).count)
         XCTAssertEqual(segments.removeFirstSegment().lineCount, 4)
         XCTAssertEqual(segments.removeFirstSegment().bytes, lines(8..<12))
-        XCTAssertTrue(segments.isEmpty)
+        XCTAssertTrue(segments.segments.isEmpty)
         XCTAssertEqual(segments.byteCount, 0)
     }
 
     func testStartOfLastLines() {
         let bytes = lines(0..<4)
-        XCTAssertEqual(LineSegments.startOfLast(0, linesIn: bytes), bytes.count)
-        XCTAssertEqual(LineSegments.startOfLast(1, linesIn: bytes), lines(0..<3).count)
-        XCTAssertEqual(LineSegments.startOfLast(4, linesIn: bytes), 0)
+        func start(_ count: Int) -> Int { bytes.withUnsafeBytes { NewlineScan.startOfTrailingLines(count, in: $0) } }
+        XCTAssertEqual(start(0), bytes.count)
+        XCTAssertEqual(start(1), lines(0..<3).count)
+        XCTAssertEqual(start(4), 0)
     }
 }

@@ -1,5 +1,4 @@
-@testable import IngestCore
-import Foundation
+import IngestCore
 import XCTest
 
 /// The write ledger against a modelled slow InfluxDB, on a virtual clock (README, "Throughput when
@@ -42,7 +41,6 @@ final class SlowInfluxModelTests: XCTestCase {
                     pending.append((now + latency, batch.id))
                     result.writes += 1
                     result.maxBatchLines = max(result.maxBatchLines, batch.lineCount)
-                    if ProcessInfo.processInfo.environment["MODEL_TRACE"] != nil { print("t=\(now) write \(batch.lineCount) inflight=\(ledger.writesInFlight) limit=\(ledger.controller.limit) mem=\(ledger.linesInMemory) pace=\(ledger.paceMilliseconds ?? -1)") }
                 case .armTimer(let at): timer = at
                 case .wakeAppender: waiting = false
                 default: break
@@ -79,11 +77,17 @@ final class SlowInfluxModelTests: XCTestCase {
         return result
     }
 
+    /// One line of what a drain did, for the test log (`model: …`).
+    func report(_ what: String, _ slow: Drain, instant: Drain? = nil) {
+        let before = instant.map { "instant \($0.milliseconds) ms; " } ?? ""
+        print("model: \(what): \(before)\(slow.milliseconds) ms, concurrency \(slow.maxConcurrency), "
+              + "largest batch \(slow.maxBatchLines) lines, \(slow.writes) writes")
+    }
+
     func testOneDatabaseAtOneSecondDrainsInAFewRoundTrips() {
         let instant = drain(lines: 200_000, databases: 1, arrivalPerSecond: 230_000, latency: 1)
         let slow = drain(lines: 200_000, databases: 1, arrivalPerSecond: 230_000, latency: 1_000)
-        print("model: 1 database, 200,000 lines: instant \(instant.milliseconds) ms; 1 s latency \(slow.milliseconds) ms, "
-              + "concurrency \(slow.maxConcurrency), largest batch \(slow.maxBatchLines) lines, \(slow.writes) writes")
+        report("1 database, 200,000 lines, 1 s latency", slow, instant: instant)
         // The last lines arrive at 870 ms and take a second: two round trips in all, not 200 (500 lines × 2 per second).
         XCTAssertLessThanOrEqual(slow.milliseconds, 2_100)
         XCTAssertGreaterThan(slow.maxBatchLines, 10_000, "batches grew with the backlog")
@@ -92,8 +96,7 @@ final class SlowInfluxModelTests: XCTestCase {
     func testAHundredDatabasesAtOneSecond() {
         let instant = drain(lines: 200_000, databases: 100, arrivalPerSecond: 230_000, latency: 1)
         let slow = drain(lines: 200_000, databases: 100, arrivalPerSecond: 230_000, latency: 1_000)
-        print("model: 100 databases, 200,000 lines: instant \(instant.milliseconds) ms; 1 s latency \(slow.milliseconds) ms, "
-              + "concurrency \(slow.maxConcurrency), largest batch \(slow.maxBatchLines) lines, \(slow.writes) writes")
+        report("100 databases, 200,000 lines, 1 s latency", slow, instant: instant)
         // Slow start from INFLUX_CONCURRENCY 16: 16, 48, 64 writes per round trip; a database needs its own.
         XCTAssertLessThanOrEqual(slow.milliseconds, 3_300)
         XCTAssertGreaterThanOrEqual(slow.maxConcurrency, 32)
@@ -104,8 +107,7 @@ final class SlowInfluxModelTests: XCTestCase {
     /// drain would crawl at slots × INFLUX_BATCH_SIZE per round trip.
     func testABacklogLargerThanMemoryKeepsMemoryInFlight() {
         let slow = drain(lines: 600_000, databases: 1, arrivalPerSecond: 230_000, latency: 1_000)
-        print("model: 1 database, 600,000 lines, 1 s latency: \(slow.milliseconds) ms, concurrency \(slow.maxConcurrency), "
-              + "largest batch \(slow.maxBatchLines) lines, \(slow.writes) writes")
+        report("1 database, 600,000 lines, 1 s latency", slow)
         // Memory (200,000 lines) per round trip: three round trips and the first.
         XCTAssertLessThanOrEqual(slow.milliseconds, 4_100)
     }
@@ -113,8 +115,7 @@ final class SlowInfluxModelTests: XCTestCase {
     func testAtAHundredMillisecondsTheDrainKeepsUpWithTheArrivals() {
         let instant = drain(lines: 200_000, databases: 1, arrivalPerSecond: 230_000, latency: 1)
         let slow = drain(lines: 200_000, databases: 1, arrivalPerSecond: 230_000, latency: 100)
-        print("model: 1 database, 200,000 lines, 100 ms latency: \(slow.milliseconds) ms, concurrency \(slow.maxConcurrency), "
-              + "largest batch \(slow.maxBatchLines) lines, \(slow.writes) writes")
+        report("1 database, 200,000 lines, 100 ms latency", slow, instant: instant)
         XCTAssertLessThanOrEqual(slow.milliseconds, instant.milliseconds + 150)
     }
 
@@ -125,8 +126,7 @@ final class SlowInfluxModelTests: XCTestCase {
                             maxBufferedLines: 1_000_000, maxBufferedBytes: 64 << 20)
         let slow = drain(lines: 1_000_000, databases: 1, arrivalPerSecond: 330_000, latency: 1_000,
                          maxBufferedLines: 1_000_000, maxBufferedBytes: 64 << 20)
-        print("model: 1 database, 1,000,000 lines: instant \(instant.milliseconds) ms; 1 s latency \(slow.milliseconds) ms, "
-              + "concurrency \(slow.maxConcurrency), largest batch \(slow.maxBatchLines) lines, \(slow.writes) writes")
+        report("1 database, 1,000,000 lines, 1 s latency", slow, instant: instant)
         XCTAssertLessThanOrEqual(slow.milliseconds, instant.milliseconds + 1_500)
     }
 }

@@ -33,6 +33,23 @@ public enum NewlineScan {
         return (lines, end)
     }
 
+    /// Where the last `count` whole lines of `bytes` (which ends in a `\n`) begin: just after the
+    /// `(count + 1)`-th `\n` from the end, 0 when there are no more lines than that, `bytes.count` for
+    /// none. Scanned backwards over those lines only: a batch's last few hundred lines, not megabytes.
+    public static func startOfTrailingLines(_ count: Int, in bytes: UnsafeRawBufferPointer) -> Int {
+        guard count > 0 else { return bytes.count }
+        var newlines = 0
+        var index = bytes.count - 1
+        while index >= 0 {
+            if bytes[index] == UInt8(ascii: "\n") {
+                newlines += 1
+                if newlines == count + 1 { return index + 1 }
+            }
+            index -= 1
+        }
+        return 0
+    }
+
     /// Calls `body` with the offset of each `\n` in order while it returns true.
     private static func forEachNewline(in bytes: UnsafeRawBufferPointer, _ body: (Int) -> Bool) {
         guard let base = bytes.baseAddress else { return }

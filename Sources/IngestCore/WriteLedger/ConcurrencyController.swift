@@ -37,7 +37,7 @@ public struct ConcurrencyController: Sendable, Equatable {
     /// Work waited for a slot since the window began: the limit, not the load, held throughput back.
     private var limitedSinceWindowStart = false
     /// The lowest latency of any one write (ms): slow start's reference before the first window ends.
-    public private(set) var lowestWriteMilliseconds: Double?
+    private var lowestWriteMilliseconds = Double.infinity
     /// When the limit last went down (nil before the first decrease).
     public private(set) var lastDecreaseAt: Int64?
 
@@ -92,12 +92,13 @@ public struct ConcurrencyController: Sendable, Equatable {
             decrease(by: 0.5, startedAt: startedAt, now: now)
         case .answered:
             let latency = Double(max(0, now - startedAt))
-            lowestWriteMilliseconds = min(lowestWriteMilliseconds ?? latency, latency)
-            if slowStart, let lowest = lowestWriteMilliseconds, latency > tolerated(above: baselineMilliseconds ?? lowest) {
+            lowestWriteMilliseconds = min(lowestWriteMilliseconds, latency)
+            let reference = baselineMilliseconds ?? lowestWriteMilliseconds
+            if slowStart && latency > tolerated(above: reference) {
                 // Slow start ends at the first write that took well over the lowest latency, not a
                 // window later: a window is as many writes as the limit, and slow start would go on
                 // adding two per write meanwhile (HyStart ends TCP's slow start on delay the same way).
-                decrease(by: proportion(latency, above: baselineMilliseconds ?? lowest), startedAt: startedAt, now: now)
+                decrease(by: proportion(latency, above: reference), startedAt: startedAt, now: now)
                 return
             }
             windowLatencySum += latency
@@ -105,8 +106,7 @@ public struct ConcurrencyController: Sendable, Equatable {
             if slowStart && limitedSinceWindowStart { limit = min(maximum, limit + Self.slowStartStep) }
             guard windowWrites >= windowLength else { return }
             let mean = windowLatencySum / Double(windowWrites)
-            let rising = baselineMilliseconds.map { mean > tolerated(above: $0) } ?? false
-            if rising, let baseline = baselineMilliseconds {
+            if let baseline = baselineMilliseconds, mean > tolerated(above: baseline) {
                 decrease(by: proportion(mean, above: baseline), startedAt: startedAt, now: now)
             } else if !slowStart && limitedSinceWindowStart {
                 limit = min(maximum, limit + 1)

@@ -17,7 +17,6 @@ struct LineSegments: Sendable {
     /// The bytes of every segment.
     private(set) var byteCount = 0
 
-    var isEmpty: Bool { segments.isEmpty }
     /// More than one segment: the first is full, and a batch on its own.
     var hasFullSegment: Bool { segments.count > 1 }
     /// The oldest segment's bytes and lines (0 when empty). Scalars, not the segment: a copy of it
@@ -51,7 +50,7 @@ struct LineSegments: Sendable {
             return
         }
         let tailLines = segments[last].lineCount >= lineMultiple ? segments[last].lineCount % lineMultiple : 0
-        let tailStart = Self.startOfLast(tailLines, linesIn: segments[last].bytes)
+        let tailStart = segments[last].bytes.withUnsafeBytes { NewlineScan.startOfTrailingLines(tailLines, in: $0) }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(max(segmentLimit, segments[last].bytes.count - tailStart + lines.count))
         bytes.append(contentsOf: segments[last].bytes[tailStart...])
@@ -59,24 +58,6 @@ struct LineSegments: Sendable {
         segments[last].bytes.removeSubrange(tailStart...)
         segments[last].lineCount -= tailLines
         segments.append(Segment(bytes: bytes, lineCount: tailLines + lineCount))
-    }
-
-    /// Where the last `count` lines of `bytes` (whole lines, each ending in a newline) begin.
-    static func startOfLast(_ count: Int, linesIn bytes: [UInt8]) -> Int {
-        guard count > 0 else { return bytes.count }
-        return bytes.withUnsafeBufferPointer { buffer in
-            // The newline that ends the line before them is the (count + 1)-th from the end.
-            var newlines = 0
-            var index = buffer.count - 1
-            while index >= 0 {
-                if buffer[index] == UInt8(ascii: "\n") {
-                    newlines += 1
-                    if newlines == count + 1 { return index + 1 }
-                }
-                index -= 1
-            }
-            return 0
-        }
     }
 
     /// Removes and returns the oldest segment whole.
